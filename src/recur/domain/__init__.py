@@ -1,0 +1,1 @@
+"""The pure domain core: money, time, ids, periods and pricing, free of I/O and frameworks."""

@@ -1,0 +1,105 @@
+"""Money: integer minor units per currency, exact intermediates and the one rounding rule."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fractions import Fraction
+from typing import Final
+
+from recur.domain.errors import InvalidRequest
+
+# fmt: off
+# Stripe's lists of currencies whose minor unit is not the cent.
+ZERO_DECIMAL_CURRENCIES: Final = frozenset(
+    {
+        "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+        "xaf", "xof", "xpf"
+    }
+)
+THREE_DECIMAL_CURRENCIES: Final = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+# Active ISO 4217 codes (funds and precious-metal codes left out: nobody bills in them).
+ISO_CURRENCIES: Final = frozenset(
+    {
+        "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt",
+        "bgn", "bhd", "bif", "bmd", "bnd", "bob", "brl", "bsd", "btn", "bwp", "byn", "bzd", "cad",
+        "cdf", "chf", "clp", "cny", "cop", "crc", "cuc", "cup", "cve", "czk", "djf", "dkk", "dop",
+        "dzd", "egp", "ern", "etb", "eur", "fjd", "fkp", "gbp", "gel", "ghs", "gip", "gmd", "gnf",
+        "gtq", "gyd", "hkd", "hnl", "hrk", "htg", "huf", "idr", "ils", "inr", "iqd", "irr", "isk",
+        "jmd", "jod", "jpy", "kes", "kgs", "khr", "kmf", "kpw", "krw", "kwd", "kyd", "kzt", "lak",
+        "lbp", "lkr", "lrd", "lsl", "lyd", "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop", "mru",
+        "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr",
+        "pab", "pen", "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar",
+        "sbd", "scr", "sdg", "sek", "sgd", "shp", "sle", "sll", "sos", "srd", "ssp", "stn", "svc",
+        "syp", "szl", "thb", "tjs", "tmt", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx",
+        "usd", "uyu", "uzs", "ved", "ves", "vnd", "vuv", "wst", "xaf", "xcd", "xcg", "xof", "xpf",
+        "yer", "zar", "zmw", "zwg", "zwl"
+    }
+)
+# fmt: on
+
+CURRENCY_EXPONENTS: Final[dict[str, int]] = {
+    code: 0 if code in ZERO_DECIMAL_CURRENCIES else 3 if code in THREE_DECIMAL_CURRENCIES else 2
+    for code in ISO_CURRENCIES
+}
+
+# Stripe's `unit_amount_decimal`: at most 12 decimal places, no sign, no exponent.
+_DECIMAL_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,12})?|\.[0-9]{1,12}")
+
+
+def currency_exponent(currency: str) -> int:
+    """Return how many decimal places the currency's minor unit has (JPY 0, EUR 2, KWD 3)."""
+    code = currency.lower()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def is_valid_currency(currency: str) -> bool:
+    """Tell whether `currency` is a known three-letter lowercase ISO 4217 code."""
+    return currency in ISO_CURRENCIES
+
+
+def decimal_to_fraction(value: Decimal) -> Fraction:
+    """Convert a finite Decimal to the exactly equal Fraction."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite decimal: {value}")
+    return Fraction(value)
+
+
+def round_half_up(value: Fraction | Decimal | int) -> int:
+    """Round an exact amount to an integer, halves away from zero (2.5 → 3, -2.5 → -3)."""
+    # bool is an int subclass but never an amount; float is inexact by construction.
+    if isinstance(value, bool) or not isinstance(value, Fraction | Decimal | int):
+        raise TypeError(f"round_half_up needs an exact number, got {type(value).__name__}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        value = decimal_to_fraction(value)
+    magnitude = (2 * abs(value.numerator) + value.denominator) // (2 * value.denominator)
+    return magnitude if value >= 0 else -magnitude
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """Format minor units for people: `format_amount(123456, "usd") == "1,234.56 USD"`."""
+    exponent = currency_exponent(currency)
+    sign = "-" if amount < 0 else ""
+    major, minor = divmod(abs(amount), 10**exponent)
+    text = f"{major:,}"
+    if exponent:
+        text += f".{minor:0{exponent}d}"
+    return f"{sign}{text} {currency.upper()}"
+
+
+def parse_decimal_amount(text: str) -> Decimal:
+    """Parse a non-negative decimal string with at most 12 decimals; raises InvalidRequest."""
+    # param stays None: the caller knows which field (`unit_amount_decimal`, ...) it parsed.
+    if not _DECIMAL_AMOUNT.fullmatch(text):
+        raise InvalidRequest(
+            f"Invalid decimal: {text} (expected a non-negative number with at most 12 decimal "
+            "places)"
+        )
+    return Decimal(text)
