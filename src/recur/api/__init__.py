@@ -1,0 +1,1 @@
+"""The Stripe wire format: decoding, auth, errors, lists, expand, idempotency, routes."""

@@ -1,0 +1,195 @@
+"""`/v1/customers`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from recur.api.expand import register_loader
+from recur.api.framework import ApiContext, Wire, route
+from recur.api.lists import created_filter, list_envelope, page_request
+from recur.api.params import (
+    Address,
+    BlankIsNone,
+    DeleteParams,
+    Int,
+    ListParams,
+    Metadata,
+    Nested,
+    OptStr,
+    Params,
+    RetrieveParams,
+    merge_metadata,
+    metadata_cleared,
+)
+from recur.services import customers as service
+from recur.storage.repositories.base import Record
+
+
+class Shipping(Nested):
+    """Shipping details: an address is required, as at Stripe."""
+
+    address: Address
+    name: str
+    phone: OptStr = None
+
+
+class InvoiceSettings(Nested):
+    """`invoice_settings`: the default payment method and invoice footer."""
+
+    default_payment_method: OptStr = None
+    footer: OptStr = None
+
+
+class CustomerCreateParams(Params):
+    """`POST /v1/customers`."""
+
+    address: Annotated[Address | None, BlankIsNone] = None
+    balance: Int | None = None
+    description: OptStr = None
+    email: OptStr = None
+    invoice_prefix: OptStr = None
+    invoice_settings: InvoiceSettings | None = None
+    metadata: Metadata | None = None
+    name: OptStr = None
+    phone: OptStr = None
+    preferred_locales: list[str] | None = None
+    shipping: Annotated[Shipping | None, BlankIsNone] = None
+    tax_exempt: Literal["none", "exempt", "reverse", ""] | None = None
+
+
+class CustomerUpdateParams(CustomerCreateParams):
+    """`POST /v1/customers/{customer}`."""
+
+
+class CustomerListParams(ListParams):
+    """`GET /v1/customers`."""
+
+    email: str | None = None
+    test_clock: str | None = None
+
+
+def customer_object(record: Record) -> Wire:
+    """The wire shape of a customer (or of a deleted one's tombstone)."""
+    if record["deleted"]:
+        return {"id": record["id"], "object": "customer", "deleted": True}
+    settings = record["invoice_settings"] or {}
+    return {
+        "id": record["id"],
+        "object": "customer",
+        "address": record["address"],
+        "balance": record["balance"],
+        "created": record["created"],
+        "currency": record["currency"],
+        "default_source": None,
+        "delinquent": False,
+        "description": record["description"],
+        "discount": None,
+        "email": record["email"],
+        "invoice_prefix": record["invoice_prefix"],
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": record["default_payment_method"],
+            "footer": settings.get("footer"),
+            "rendering_options": None,
+        },
+        "livemode": record["livemode"],
+        "metadata": record["metadata"],
+        "name": record["name"],
+        "next_invoice_sequence": record["next_invoice_sequence"],
+        "phone": record["phone"],
+        "preferred_locales": record["preferred_locales"],
+        "shipping": record["shipping"],
+        "tax_exempt": record["tax_exempt"],
+        "test_clock": record["test_clock"],
+    }
+
+
+def _values(params: CustomerCreateParams) -> dict[str, Any]:
+    """The fields the client sent, as the service expects them."""
+    values: dict[str, Any] = {}
+    for name in params.model_fields_set - {"expand", "metadata", "invoice_settings"}:
+        value = getattr(params, name)
+        if hasattr(value, "model_dump"):
+            value = value.model_dump()
+        values[name] = None if value == "" else value
+    if params.invoice_settings is not None:
+        settings = params.invoice_settings
+        if (
+            settings.given("default_payment_method")
+            if hasattr(settings, "given")
+            else ("default_payment_method" in settings.model_fields_set)
+        ):
+            values["default_payment_method"] = settings.default_payment_method
+        if "footer" in settings.model_fields_set:
+            values["invoice_settings"] = {"footer": settings.footer}
+    return values
+
+
+@route(
+    "POST", "/v1/customers", CustomerCreateParams, summary="Create a customer.", returns="customer"
+)
+def create(ctx: ApiContext, params: CustomerCreateParams) -> Wire:
+    values = _values(params)
+    values["metadata"] = params.metadata or {}
+    return customer_object(service.create_customer(ctx.uow, values, ctx.now))
+
+
+@route(
+    "GET",
+    "/v1/customers/{customer}",
+    RetrieveParams,
+    summary="Retrieve a customer.",
+    returns="customer",
+)
+def retrieve(ctx: ApiContext, params: RetrieveParams, customer: str) -> Wire:
+    return customer_object(service.retrieve_customer(ctx.uow, customer))
+
+
+@route(
+    "POST",
+    "/v1/customers/{customer}",
+    CustomerUpdateParams,
+    summary="Update a customer.",
+    returns="customer",
+)
+def update(ctx: ApiContext, params: CustomerUpdateParams, customer: str) -> Wire:
+    values = _values(params)
+    current = service.get_live_customer(ctx.uow, customer, param=None)
+    if params.given("metadata"):
+        values["metadata"] = merge_metadata(
+            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
+        )
+    if "invoice_settings" in values:
+        values["invoice_settings"] = {
+            **(current["invoice_settings"] or {}),
+            **values["invoice_settings"],
+        }
+    return customer_object(service.update_customer(ctx.uow, customer, values))
+
+
+@route(
+    "DELETE",
+    "/v1/customers/{customer}",
+    DeleteParams,
+    summary="Delete a customer.",
+    returns="deleted_customer",
+)
+def delete(ctx: ApiContext, params: DeleteParams, customer: str) -> Wire:
+    return customer_object(service.delete_customer(ctx.uow, customer))
+
+
+@route("GET", "/v1/customers", CustomerListParams, summary="List customers.", returns="list")
+def list_(ctx: ApiContext, params: CustomerListParams) -> Wire:
+    page = service.list_customers(
+        ctx.uow,
+        page_request(params),
+        email=params.email,
+        test_clock=params.test_clock,
+        created=created_filter(params),
+    )
+    return list_envelope("/v1/customers", page, customer_object)
+
+
+register_loader(
+    "cus", lambda ctx, object_id: customer_object(service.retrieve_customer(ctx.uow, object_id))
+)

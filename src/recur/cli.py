@@ -1,0 +1,144 @@
+"""The `recur` command: serve, worker, migrate, account."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from recur import bootstrap
+from recur.config import Settings
+from recur.services import accounts
+from recur.storage.migrate import upgrade
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+account_app = typer.Typer(no_args_is_help=True, help="Merchant accounts and their keys.")
+app.add_typer(account_app, name="account")
+console = Console(highlight=False)
+
+DEMO_KEYS_FILE = "demo-account.json"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (RECUR_HOST, default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (RECUR_PORT, default 8000)."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Serve the API only; run `recur worker` processes apart."
+    ),
+) -> None:
+    """Apply pending migrations, then serve the API (and, by default, the worker loop)."""
+    import uvicorn
+
+    settings = Settings()
+    container = bootstrap.build(settings)
+    application = bootstrap.build_app(container)
+    if not no_worker:
+        bootstrap.start_background_worker(container)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a standalone worker process (claims due work from the shared database)."""
+    container = bootstrap.build()
+    upgrade(container.engine)
+    bootstrap.run_worker(container)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    container = bootstrap.build()
+    upgrade(container.engine)
+    console.print(f"Database up to date: {_safe_url(container.settings.resolved_database_url())}")
+
+
+@account_app.command("create")
+def account_create(
+    name: str = typer.Option(..., "--name", help="The merchant's name."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Create a merchant account and print its keys (shown once, stored only as digests)."""
+    container = bootstrap.build()
+    upgrade(container.engine)
+    with container.uow_factory(None) as uow:
+        keys = accounts.create_account(uow, name, container.clock.now())
+    document = {
+        "account": keys.account,
+        "test_secret_key": keys.test_secret_key,
+        "test_publishable_key": keys.test_publishable_key,
+        "live_secret_key": keys.live_secret_key,
+        "live_publishable_key": keys.live_publishable_key,
+    }
+    if as_json:
+        typer.echo(json.dumps(document))
+        return
+    console.print(
+        f"Account [bold]{keys.account}[/bold] ({name}). Keep these keys; they are not shown again:"
+    )
+    for label, value in document.items():
+        if label != "account":
+            console.print(f"  {label:22} {value}")
+
+
+@account_app.command("ensure-demo")
+def account_ensure_demo() -> None:
+    """Create the local demo account if there is none, and print its test secret key."""
+    settings = Settings()
+    container = bootstrap.build(settings)
+    upgrade(container.engine)
+    keys_file = settings.data_dir / DEMO_KEYS_FILE
+    with container.uow_factory(None) as uow:
+        existing = accounts.find_demo_account(uow)
+        created = None
+        if existing is None:
+            created = accounts.create_account(uow, "Demo", container.clock.now(), is_demo=True)
+    if created is not None:
+        # The demo account is local and test-mode only; keeping its test keys in ./var lets
+        # every `make run` show them again. Real accounts' keys are shown once.
+        _write_private(
+            keys_file,
+            {
+                "account": created.account,
+                "test_secret_key": created.test_secret_key,
+                "test_publishable_key": created.test_publishable_key,
+            },
+        )
+    if keys_file.exists():
+        demo = json.loads(keys_file.read_text())
+        console.print(
+            f"Demo account {demo['account']} — test secret key: [bold]{demo['test_secret_key']}"
+            f"[/bold]  publishable: {demo['test_publishable_key']}"
+        )
+    else:
+        console.print(
+            "A demo account exists but its keys file is gone; create an account with "
+            "`recur account create --name NAME`."
+        )
+
+
+def _write_private(path: Path, document: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(document, handle, indent=2)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Console script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Repositories: every query of the project lives in this package."""

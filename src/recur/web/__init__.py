@@ -1,0 +1,1 @@
+"""Hosted pages: checkout, customer portal, admin console (server-rendered)."""

@@ -1,0 +1,1 @@
+"""The worker: a loop that claims due work and hands it to services."""

@@ -1,0 +1,58 @@
+"""The worker loop: one pass after another until told to stop.
+
+Each pass runs the jobs below in order, each in its own unit of work. It is safe to run
+any number of workers on one PostgreSQL database: jobs that touch shared rows claim them
+with `FOR UPDATE SKIP LOCKED` (or are idempotent, like purging).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from recur.domain.clock import Clock
+from recur.services.maintenance import purge_idempotency_keys
+from recur.storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger("recur.worker")
+
+Job = Callable[[UnitOfWorkFactory, Clock], int]
+
+
+def purge_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Drop idempotency records past their retention."""
+    with uow_factory(None) as uow:
+        return purge_idempotency_keys(uow, clock.now())
+
+
+DEFAULT_JOBS: tuple[Job, ...] = (purge_job,)
+
+
+@dataclass
+class Worker:
+    """Runs the jobs every `interval` seconds until `stop` is set."""
+
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    interval: float = 1.0
+    jobs: tuple[Job, ...] = DEFAULT_JOBS
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run_once(self) -> int:
+        """One pass over every job; returns how much work was done."""
+        done = 0
+        for job in self.jobs:
+            try:
+                done += job(self.uow_factory, self.clock)
+            except Exception:
+                # One failing job must not stop billing: log it and go on with the next.
+                log.exception("worker job %s failed", getattr(job, "__name__", job))
+        return done
+
+    def run_forever(self) -> None:
+        """Loop until stopped; a pass that found work is followed at once by another."""
+        while not self.stop.is_set():
+            if self.run_once() == 0:
+                self.stop.wait(self.interval)
