@@ -9,6 +9,7 @@ one unit of work, expands references, and answers JSON with a `Request-Id`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -279,9 +280,11 @@ def _execute(
         raise from_domain(error) from None
 
 
-def _fingerprint(request: IncomingRequest, raw: dict[str, Any]) -> str:
+def _fingerprint(secret: str, request: IncomingRequest, raw: dict[str, Any]) -> str:
+    # Keyed: a request body may carry a card number, and an unkeyed hash of one could be
+    # reversed by enumerating the few card numbers that share its known prefix.
     canonical = json.dumps([request.method, request.path, raw], sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _idempotent(
@@ -298,7 +301,7 @@ def _idempotent(
         raise invalid_param(
             f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters.", "Idempotency-Key"
         )
-    fingerprint = _fingerprint(request, raw)
+    fingerprint = _fingerprint(services.secret, request, raw)
     now = to_unix(services.clock.now())
     with services.uow_factory(key.scope) as uow:
         repo = uow.repository(IdempotencyRepository)
