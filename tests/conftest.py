@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import stripe
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +23,12 @@ from recur.services.accounts import AccountKeys
 from recur.storage.db import normalize_url
 from recur.storage.migrate import upgrade
 from tests.support.server import LiveServer, start_server
+
+# Timing-based health checks make a loaded 2-core CI machine flaky; correctness is what counts.
+settings.register_profile(
+    "recur", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("recur")
 
 PG_URL = os.environ.get("RECUR_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
