@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -20,6 +22,17 @@ app.add_typer(account_app, name="account")
 console = Console(highlight=False)
 
 DEMO_KEYS_FILE = "demo-account.json"
+
+
+@contextmanager
+def _container(settings: Settings | None = None) -> Iterator[bootstrap.Container]:
+    """The composition root, its schema migrated; its connections closed afterwards."""
+    container = bootstrap.build(settings)
+    try:
+        upgrade(container.engine)
+        yield container
+    finally:
+        container.engine.dispose()
 
 
 @app.command()
@@ -49,17 +62,16 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run a standalone worker process (claims due work from the shared database)."""
-    container = bootstrap.build()
-    upgrade(container.engine)
-    bootstrap.run_worker(container)
+    with _container() as container:
+        bootstrap.run_worker(container)
 
 
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    container = bootstrap.build()
-    upgrade(container.engine)
-    console.print(f"Database up to date: {_safe_url(container.settings.resolved_database_url())}")
+    with _container() as container:
+        url = container.settings.resolved_database_url()
+    console.print(f"Database up to date: {_safe_url(url)}")
 
 
 @account_app.command("create")
@@ -68,9 +80,7 @@ def account_create(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Create a merchant account and print its keys (shown once, stored only as digests)."""
-    container = bootstrap.build()
-    upgrade(container.engine)
-    with container.uow_factory(None) as uow:
+    with _container() as container, container.uow_factory(None) as uow:
         keys = accounts.create_account(uow, name, container.clock.now())
     document = {
         "account": keys.account,
@@ -94,10 +104,8 @@ def account_create(
 def account_ensure_demo() -> None:
     """Create the local demo account if there is none, and print its test secret key."""
     settings = Settings()
-    container = bootstrap.build(settings)
-    upgrade(container.engine)
     keys_file = settings.data_dir / DEMO_KEYS_FILE
-    with container.uow_factory(None) as uow:
+    with _container(settings) as container, container.uow_factory(None) as uow:
         existing = accounts.find_demo_account(uow)
         created = None
         if existing is None:
