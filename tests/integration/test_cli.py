@@ -81,7 +81,7 @@ def test_recur_serve_runs_as_a_process_and_the_sdk_can_use_it(env: dict[str, str
     secret = json.loads(created.output)["test_secret_key"]
     port = _free_port()
     recur = Path(sys.executable).parent / "recur"
-    process = subprocess.Popen(  # noqa: S603 - our own console script
+    process = subprocess.Popen(
         [str(recur), "serve", "--port", str(port)],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
