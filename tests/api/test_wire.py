@@ -7,9 +7,9 @@ import threading
 
 import pytest
 import stripe
-from tests.support.server import LiveServer
 
 from recur.services.accounts import AccountKeys
+from tests.support.server import LiveServer
 
 
 def test_missing_key_is_an_authentication_error(server: LiveServer) -> None:
