@@ -80,7 +80,7 @@ def from_domain(error: DomainError) -> ApiError:
             error.message,
             code=error.code,
             param=error.param,
-            headers={"Stripe-Should-Retry": "false"},
+            headers={"Stripe-Should-Retry": "true" if error.retriable else "false"},
             stored=False,
         )
     if isinstance(error, InvalidRequest):

@@ -20,11 +20,19 @@ MAX_DEPTH = 4
 
 Loader = Callable[["ApiContext", str], dict[str, Any]]
 LOADERS: dict[str, Loader] = {}
+FIELD_LOADERS: dict[str, Loader] = {}
 
 
-def register_loader(prefix: str, loader: Loader) -> None:
-    """Make ids with `prefix` expandable (called by the resource modules)."""
+def register_loader(prefix: str, loader: Loader, *, fields: tuple[str, ...] = ()) -> None:
+    """Make ids with `prefix` expandable (called by the resource modules).
+
+    `fields` names the reference fields that hold this kind of object, for ids without
+    the prefix: merchants choose some ids themselves (a product `gold-plan`, a coupon
+    `SUMMER25`).
+    """
     LOADERS[prefix] = loader
+    for name in fields:
+        FIELD_LOADERS[name] = loader
 
 
 def apply_expand(ctx: ApiContext, document: dict[str, Any], paths: list[str]) -> None:
@@ -51,10 +59,10 @@ def _expand(ctx: ApiContext, node: Any, parts: list[str], path: str) -> None:
     if value is None:
         return
     if isinstance(value, str):
-        value = _load(ctx, value, path)
+        value = _load(ctx, value, path, head)
         node[head] = value
     elif isinstance(value, list) and not rest:
-        node[head] = [_load(ctx, v, path) if isinstance(v, str) else v for v in value]
+        node[head] = [_load(ctx, v, path, head) if isinstance(v, str) else v for v in value]
         return
     elif not rest:
         return  # already an object: expanding it again changes nothing
@@ -62,11 +70,12 @@ def _expand(ctx: ApiContext, node: Any, parts: list[str], path: str) -> None:
         _expand(ctx, value, rest, path)
 
 
-def _load(ctx: ApiContext, object_id: str, path: str) -> dict[str, Any]:
+def _load(ctx: ApiContext, object_id: str, path: str, field: str) -> dict[str, Any]:
     try:
         loader = LOADERS.get(prefix_of(object_id))
     except ValueError:
         loader = None
+    loader = loader or FIELD_LOADERS.get(field)
     if loader is None:
         raise _not_expandable(path)
     return loader(ctx, object_id)

@@ -50,4 +50,19 @@ class CardDeclined(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with the current state of an object (HTTP 409)."""
+    """The request conflicts with the current state of an object (HTTP 409).
+
+    `retriable` conflicts (a concurrent request won a race) tell clients to retry; the
+    others (the object is in the wrong state) tell them retrying changes nothing.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        retriable: bool = False,
+    ) -> None:
+        super().__init__(message, code=code, param=param)
+        self.retriable = retriable

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from recur.domain.errors import NotFound
+from recur.domain.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from recur.storage.uow import UnitOfWork
@@ -61,7 +62,16 @@ class ObjectRepository:
     def insert(self, values: Mapping[str, Any]) -> Record:
         """Insert one object of this tenant and return it as stored."""
         row = dict(values, account_id=self.scope.account_id, livemode=self.scope.livemode)
-        self.connection.execute(insert(self.table), [row])
+        try:
+            self.connection.execute(insert(self.table), [row])
+        except IntegrityError as exc:
+            # Services check uniqueness first; reaching here means a concurrent request won
+            # the race. Retrying will see its row and answer as the API normally does.
+            raise Conflict(
+                f"This {self.kind} was changed by a concurrent request; retry the request.",
+                code="lock_timeout",
+                retriable=True,
+            ) from exc
         return self.get(row["id"])
 
     def find(self, object_id: str, *, for_update: bool = False) -> Record | None:

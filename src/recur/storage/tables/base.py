@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -48,11 +49,14 @@ def object_table(name: str, *columns: Any, **kwargs: Any) -> Table:
         name,
         metadata,
         Column("pk", Seq, primary_key=True, autoincrement=True),
-        Column("id", String(ID_LENGTH), nullable=False, unique=True),
+        Column("id", String(ID_LENGTH), nullable=False),
         Column("account_id", String(ID_LENGTH), ForeignKey("accounts.id"), nullable=False),
         Column("livemode", Boolean, nullable=False),
         Column("created", BigInteger, nullable=False),
         *columns,
+        # Unique per tenant, not globally: merchants choose some ids (products, coupons),
+        # and a global constraint would reveal another tenant's ids.
+        UniqueConstraint("account_id", "livemode", "id"),
         Index(f"ix_{name}_scope_pk", "account_id", "livemode", "pk"),
         **kwargs,
     )
