@@ -11,8 +11,10 @@ from typing import Any
 from recur.domain.clock import to_unix
 from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.ids import new_id
+from recur.services import payment_methods
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.customers import CustomerRepository
+from recur.storage.repositories.test_clocks import TestClockRepository
 from recur.storage.uow import UnitOfWork
 
 INVOICE_PREFIX_ALPHABET = string.ascii_uppercase + string.digits
@@ -59,8 +61,25 @@ def _new_invoice_prefix(uow: UnitOfWork) -> str:
             return prefix
 
 
-def create_customer(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -> Record:
-    """Create a customer; `values` holds validated fields named as on the wire."""
+DEFAULT_PAYMENT_METHOD_PARAM = "invoice_settings[default_payment_method]"
+
+
+def create_customer(
+    uow: UnitOfWork, values: Mapping[str, Any], now: datetime, *, secret: str | None = None
+) -> Record:
+    """Create a customer; `values` holds validated fields named as on the wire.
+
+    `payment_method` is attached at creation (a test id such as `pm_card_visa` makes a
+    new one, which `default_payment_method` may then name by the same test id, as at
+    Stripe); `secret` keys card fingerprints and is needed with a `payment_method`.
+    """
+    clock_id = values.get("test_clock")
+    if clock_id is not None:
+        clock = uow.repository(TestClockRepository).get(clock_id, param="test_clock")
+        # Objects on a test clock live in the clock's time (Stripe sets `created` so).
+        created = int(clock["frozen_time"])
+    else:
+        created = to_unix(now)
     prefix = values.get("invoice_prefix")
     if prefix:
         _check_invoice_prefix(uow, prefix, None)
@@ -68,7 +87,7 @@ def create_customer(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -
         prefix = _new_invoice_prefix(uow)
     row: dict[str, Any] = {
         "id": new_id("cus"),
-        "created": to_unix(now),
+        "created": created,
         "invoice_prefix": prefix,
         "next_invoice_sequence": 1,
         "balance": values.get("balance") or 0,
@@ -76,13 +95,27 @@ def create_customer(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -
         "preferred_locales": values.get("preferred_locales") or [],
         "metadata": values.get("metadata") or {},
         "invoice_settings": dict(values.get("invoice_settings") or {}),
-        "default_payment_method": values.get("default_payment_method"),
-        "test_clock": values.get("test_clock"),
+        "default_payment_method": None,
+        "test_clock": clock_id,
         "deleted": False,
     }
     for name in ("name", "email", "phone", "description", "address", "shipping"):
         row[name] = values.get(name)
-    return _repo(uow).insert(row)
+    record = _repo(uow).insert(row)
+    default = values.get("default_payment_method")
+    given = values.get("payment_method")
+    if given is not None:
+        if secret is None:
+            raise ValueError("create_customer needs the secret to attach a payment method")
+        attached = payment_methods.attach_payment_method(
+            uow, given, record["id"], now, secret=secret, param="payment_method"
+        )
+        if default == given:
+            default = attached["id"]
+    if default is not None:
+        payment_methods.check_attached(uow, default, record["id"], DEFAULT_PAYMENT_METHOD_PARAM)
+        record = _repo(uow).update(record["id"], {"default_payment_method": default})
+    return record
 
 
 def retrieve_customer(uow: UnitOfWork, customer_id: str, *, param: str | None = None) -> Record:
@@ -115,6 +148,9 @@ def update_customer(uow: UnitOfWork, customer_id: str, changes: Mapping[str, Any
         values["preferred_locales"] = []
     if "balance" in values and values["balance"] is None:
         values["balance"] = 0
+    default = values.get("default_payment_method")
+    if default is not None:
+        payment_methods.check_attached(uow, default, customer_id, DEFAULT_PAYMENT_METHOD_PARAM)
     return _repo(uow).update(customer_id, values)
 
 

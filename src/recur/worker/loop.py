@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from recur.domain.clock import Clock
 from recur.services.maintenance import purge_idempotency_keys
+from recur.services.test_clocks import complete_advance, fail_advance, find_advancing_clocks
 from recur.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("recur.worker")
@@ -27,7 +28,30 @@ def purge_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
         return purge_idempotency_keys(uow, clock.now())
 
 
-DEFAULT_JOBS: tuple[Job, ...] = (purge_job,)
+def advance_test_clocks(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Complete the advances the API started: each clock in its own transaction.
+
+    The system clock is not used: a test clock's time is its own `frozen_time`.
+    """
+    with uow_factory(None, readonly=True) as uow:
+        pending = find_advancing_clocks(uow)
+    done = 0
+    for clock_id, scope in pending:
+        try:
+            with uow_factory(scope) as uow:
+                if complete_advance(uow, clock_id) is not None:
+                    done += 1
+        except Exception:
+            # Stripe's answer to an advance that cannot complete: `internal_failure`, which
+            # also keeps the worker from retrying it forever.
+            log.exception("advancing test clock %s failed", clock_id)
+            with uow_factory(scope) as uow:
+                fail_advance(uow, clock_id)
+            done += 1
+    return done
+
+
+DEFAULT_JOBS: tuple[Job, ...] = (purge_job, advance_test_clocks)
 
 
 @dataclass

@@ -40,8 +40,8 @@ class InvoiceSettings(Nested):
     footer: OptStr = None
 
 
-class CustomerCreateParams(Params):
-    """`POST /v1/customers`."""
+class CustomerFields(Params):
+    """The parameters a customer's create and update share."""
 
     address: Annotated[Address | None, BlankIsNone] = None
     balance: Int | None = None
@@ -57,7 +57,14 @@ class CustomerCreateParams(Params):
     tax_exempt: Literal["none", "exempt", "reverse", ""] | None = None
 
 
-class CustomerUpdateParams(CustomerCreateParams):
+class CustomerCreateParams(CustomerFields):
+    """`POST /v1/customers`: `payment_method` and `test_clock` only at creation."""
+
+    payment_method: str | None = None
+    test_clock: str | None = None
+
+
+class CustomerUpdateParams(CustomerFields):
     """`POST /v1/customers/{customer}`."""
 
 
@@ -104,7 +111,7 @@ def customer_object(record: Record) -> Wire:
     }
 
 
-def _values(params: CustomerCreateParams) -> dict[str, Any]:
+def _values(params: CustomerFields) -> dict[str, Any]:
     """The fields the client sent, as the service expects them."""
     values: dict[str, Any] = {}
     for name in params.model_fields_set - {"expand", "metadata", "invoice_settings"}:
@@ -114,11 +121,7 @@ def _values(params: CustomerCreateParams) -> dict[str, Any]:
         values[name] = None if value == "" else value
     if params.invoice_settings is not None:
         settings = params.invoice_settings
-        if (
-            settings.given("default_payment_method")
-            if hasattr(settings, "given")
-            else ("default_payment_method" in settings.model_fields_set)
-        ):
+        if "default_payment_method" in settings.model_fields_set:
             values["default_payment_method"] = settings.default_payment_method
         if "footer" in settings.model_fields_set:
             values["invoice_settings"] = {"footer": settings.footer}
@@ -131,7 +134,8 @@ def _values(params: CustomerCreateParams) -> dict[str, Any]:
 def create(ctx: ApiContext, params: CustomerCreateParams) -> Wire:
     values = _values(params)
     values["metadata"] = params.metadata or {}
-    return customer_object(service.create_customer(ctx.uow, values, ctx.now))
+    record = service.create_customer(ctx.uow, values, ctx.now, secret=ctx.services.secret)
+    return customer_object(record)
 
 
 @route(

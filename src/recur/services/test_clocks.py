@@ -1,0 +1,166 @@
+"""Test clocks: create, advance (completed by the worker), delete with their objects.
+
+Advancing is two steps, as at Stripe: the API records the target and answers
+`status=advancing`; a worker then runs `complete_advance`, which moves everything
+attached to the clock up to the target and sets the clock `ready`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from recur.domain.clock import from_unix, to_unix
+from recur.domain.errors import InvalidRequest
+from recur.domain.ids import new_id
+from recur.domain.tenancy import Scope
+from recur.services import customers as customer_service
+from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
+from recur.storage.repositories.customers import CustomerRepository
+from recur.storage.repositories.test_clocks import AdvancingClockFinder, TestClockRepository
+from recur.storage.uow import UnitOfWork
+
+READY = "ready"
+ADVANCING = "advancing"
+INTERNAL_FAILURE = "internal_failure"
+
+# Stripe deletes a test clock (and its objects) 30 days after its creation.
+LIFETIME = timedelta(days=30)
+# Stripe: "If there are no subscriptions in this test clock, it cannot be more than two
+# years in the future" (docs.stripe.com/api/test_clocks/advance).
+MAX_ADVANCE_WITHOUT_SUBSCRIPTIONS = relativedelta(years=2)
+
+
+def _repo(uow: UnitOfWork) -> TestClockRepository:
+    return uow.repository(TestClockRepository)
+
+
+def _require_test_mode(uow: UnitOfWork) -> None:
+    if uow.scope.livemode:
+        raise InvalidRequest("Test clocks can only be used in test mode.")
+
+
+def create_test_clock(
+    uow: UnitOfWork, frozen_time: datetime, name: str | None, now: datetime
+) -> Record:
+    """Create a ready clock frozen at `frozen_time` (test mode only)."""
+    _require_test_mode(uow)
+    return _repo(uow).insert(
+        {
+            "id": new_id("clock"),
+            "created": to_unix(now),
+            "name": name,
+            "frozen_time": to_unix(frozen_time),
+            "deletes_after": to_unix(now + LIFETIME),
+            "status": READY,
+            "target_frozen_time": None,
+        }
+    )
+
+
+def retrieve_test_clock(uow: UnitOfWork, clock_id: str, *, param: str | None = None) -> Record:
+    """A test clock of this tenant."""
+    return _repo(uow).get(clock_id, param=param)
+
+
+def list_test_clocks(
+    uow: UnitOfWork, request: PageRequest, created: CreatedFilter | None = None
+) -> Page:
+    """A page of test clocks, newest first."""
+    return _repo(uow).list_test_clocks(request, created)
+
+
+def latest_advance_target(uow: UnitOfWork, clock: Record) -> datetime:
+    """How far one advance may move this clock.
+
+    Stripe caps an advance at two intervals of the clock's shortest subscription, or two
+    years without subscriptions; there are no subscriptions yet, so two years it is.
+    """
+    return from_unix(clock["frozen_time"]) + MAX_ADVANCE_WITHOUT_SUBSCRIPTIONS
+
+
+def advance_test_clock(uow: UnitOfWork, clock_id: str, frozen_time: datetime) -> Record:
+    """Start moving a ready clock forward to `frozen_time`; a worker finishes the job."""
+    clock = _repo(uow).get(clock_id, for_update=True)
+    if clock["status"] == ADVANCING:
+        raise InvalidRequest(
+            "The test clock is already advancing; wait until its status is `ready` before "
+            "advancing it again."
+        )
+    if clock["status"] == INTERNAL_FAILURE:
+        raise InvalidRequest(
+            "The test clock failed to advance and cannot be advanced anymore; delete it and "
+            "create a new one."
+        )
+    if to_unix(frozen_time) <= clock["frozen_time"]:
+        raise InvalidRequest(
+            "The test clock can only move forward: frozen_time must be after the clock's "
+            f"current frozen_time ({clock['frozen_time']}).",
+            param="frozen_time",
+        )
+    latest = latest_advance_target(uow, clock)
+    if frozen_time > latest:
+        raise InvalidRequest(
+            "Cannot advance a test clock by more than two years when it has no "
+            f"subscriptions: frozen_time must be at most {to_unix(latest)}.",
+            param="frozen_time",
+        )
+    return _repo(uow).update(
+        clock_id, {"status": ADVANCING, "target_frozen_time": to_unix(frozen_time)}
+    )
+
+
+def find_advancing_clocks(uow: UnitOfWork, limit: int = 100) -> Sequence[tuple[str, Scope]]:
+    """Clocks of every tenant waiting for a worker to complete their advance."""
+    return AdvancingClockFinder(uow).advancing(limit)
+
+
+def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
+    """Finish an advance: move the attached objects, then the clock; None if not ours.
+
+    Returns None when the clock is no longer advancing or another worker holds it.
+    """
+    clock = _repo(uow).claim_advancing(clock_id)
+    if clock is None:
+        return None
+    target = from_unix(clock["target_frozen_time"])
+    # Customers alone have nothing that time moves. The billing engine advances every
+    # attached customer's subscriptions to `target` here, in time order, with the very
+    # function the worker runs for real time (DESIGN.md, "one code path through time").
+    return _repo(uow).update(
+        clock_id, {"frozen_time": to_unix(target), "status": READY, "target_frozen_time": None}
+    )
+
+
+def fail_advance(uow: UnitOfWork, clock_id: str) -> None:
+    """Mark a clock whose advance raised as `internal_failure` (Stripe's status for it)."""
+    clock = _repo(uow).find(clock_id, for_update=True)
+    if clock is not None and clock["status"] == ADVANCING:
+        _repo(uow).update(clock_id, {"status": INTERNAL_FAILURE})
+
+
+def delete_test_clock(uow: UnitOfWork, clock_id: str) -> Record:
+    """Delete a clock and every object attached to it; returns the deleted clock.
+
+    The one place that knows what belongs to a clock: today its customers (which are
+    deleted as `DELETE /v1/customers/{id}` would).
+    """
+    clock = _repo(uow).get(clock_id, for_update=True)
+    for customer_id in _customer_ids(uow, clock_id):
+        customer_service.delete_customer(uow, customer_id)
+    _repo(uow).delete(clock_id)
+    return clock
+
+
+def _customer_ids(uow: UnitOfWork, clock_id: str) -> list[str]:
+    customers = uow.repository(CustomerRepository)
+    ids: list[str] = []
+    request = PageRequest(limit=100)
+    while True:
+        page = customers.list_customers(request, test_clock=clock_id)
+        ids.extend(record["id"] for record in page.records)
+        if not page.has_more:
+            return ids
+        request = PageRequest(limit=100, starting_after=ids[-1])
