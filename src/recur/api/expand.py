@@ -71,11 +71,14 @@ def _expand(ctx: ApiContext, node: Any, parts: list[str], path: str) -> None:
 
 
 def _load(ctx: ApiContext, object_id: str, path: str, field: str) -> dict[str, Any]:
-    try:
-        loader = LOADERS.get(prefix_of(object_id))
-    except ValueError:
-        loader = None
-    loader = loader or FIELD_LOADERS.get(field)
+    # A field that holds merchant-chosen ids names its resource better than a prefix does:
+    # a coupon may be called `cus_x`.
+    loader = FIELD_LOADERS.get(field)
+    if loader is None:
+        try:
+            loader = LOADERS.get(prefix_of(object_id))
+        except ValueError:
+            loader = None
     if loader is None:
         raise _not_expandable(path)
     return loader(ctx, object_id)

@@ -3,7 +3,14 @@
 import importlib
 
 MODULES = [
+    "coupons",
     "customers",
+    "payment_methods",
+    "prices",
+    "products",
+    "promotion_codes",
+    "tax_rates",
+    "test_clocks",
 ]
 
 

@@ -2,12 +2,24 @@
 
 from recur.storage.tables.accounts import accounts, api_keys, idempotency_keys
 from recur.storage.tables.base import metadata
+from recur.storage.tables.catalog import prices, products
 from recur.storage.tables.customers import customers
+from recur.storage.tables.discounts import coupons, promotion_codes
+from recur.storage.tables.payment_methods import payment_methods
+from recur.storage.tables.tax import tax_rates
+from recur.storage.tables.test_clocks import test_clocks
 
 __all__ = [
     "accounts",
     "api_keys",
+    "coupons",
     "customers",
     "idempotency_keys",
     "metadata",
+    "payment_methods",
+    "prices",
+    "products",
+    "promotion_codes",
+    "tax_rates",
+    "test_clocks",
 ]

@@ -60,6 +60,49 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
     op.create_table(
+        "coupons",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("percent_off", sa.String(length=16), nullable=True),
+        sa.Column("amount_off", sa.BigInteger(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("duration", sa.String(length=16), nullable=False),
+        sa.Column("duration_in_months", sa.Integer(), nullable=True),
+        sa.Column("max_redemptions", sa.BigInteger(), nullable=True),
+        sa.Column("redeem_by", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "applies_to_products",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("times_redeemed", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_coupons_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_coupons")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_coupons_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.create_index("ix_coupons_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+
+    op.create_table(
         "customers",
         sa.Column(
             "pk",
@@ -115,7 +158,9 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "account_id", "invoice_prefix", name=op.f("uq_customers_account_id_invoice_prefix")
         ),
-        sa.UniqueConstraint("id", name=op.f("uq_customers_id")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_customers_account_id_livemode_id")
+        ),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(
@@ -155,10 +200,333 @@ def upgrade() -> None:
             name=op.f("uq_idempotency_keys_account_id_livemode_key"),
         ),
     )
+    op.create_table(
+        "payment_methods",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=True),
+        sa.Column(
+            "billing_details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("brand", sa.String(length=32), nullable=False),
+        sa.Column("last4", sa.String(length=4), nullable=False),
+        sa.Column("exp_month", sa.Integer(), nullable=False),
+        sa.Column("exp_year", sa.Integer(), nullable=False),
+        sa.Column("funding", sa.String(length=16), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("fingerprint", sa.String(length=32), nullable=False),
+        sa.Column("behavior", sa.String(length=64), nullable=False),
+        sa.Column(
+            "checks",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("allow_redisplay", sa.String(length=16), nullable=False),
+        sa.Column("detached_at", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_payment_methods_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_payment_methods")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_payment_methods_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_payment_methods_customer",
+            ["account_id", "livemode", "customer", "pk"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_payment_methods_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "prices",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("product", sa.String(length=64), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("billing_scheme", sa.String(length=16), nullable=False),
+        sa.Column("unit_amount_decimal", sa.String(length=40), nullable=True),
+        sa.Column("tiers_mode", sa.String(length=16), nullable=True),
+        sa.Column(
+            "tiers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "transform_quantity",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("recurring_interval", sa.String(length=8), nullable=True),
+        sa.Column("recurring_interval_count", sa.BigInteger(), nullable=True),
+        sa.Column("recurring_usage_type", sa.String(length=16), nullable=True),
+        sa.Column("recurring_trial_period_days", sa.BigInteger(), nullable=True),
+        sa.Column("tax_behavior", sa.String(length=16), nullable=False),
+        sa.Column("lookup_key", sa.String(length=200), nullable=True),
+        sa.Column("nickname", sa.Text(), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_prices_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_prices")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_prices_account_id_livemode_id")
+        ),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "lookup_key",
+            name=op.f("uq_prices_account_id_livemode_lookup_key"),
+        ),
+    )
+    with op.batch_alter_table("prices", schema=None) as batch_op:
+        batch_op.create_index("ix_prices_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+        batch_op.create_index(
+            "ix_prices_scope_product", ["account_id", "livemode", "product"], unique=False
+        )
+
+    op.create_table(
+        "products",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("default_price", sa.String(length=64), nullable=True),
+        sa.Column(
+            "images",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("tax_code", sa.Text(), nullable=True),
+        sa.Column("unit_label", sa.String(length=64), nullable=True),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("shippable", sa.Boolean(), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("updated", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_products_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_products")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_products_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_products_scope_active", ["account_id", "livemode", "active"], unique=False
+        )
+        batch_op.create_index(
+            "ix_products_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "promotion_codes",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=500), nullable=False),
+        sa.Column("code_key", sa.String(length=500), nullable=False),
+        sa.Column("coupon", sa.String(length=64), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("max_redemptions", sa.BigInteger(), nullable=True),
+        sa.Column("expires_at", sa.BigInteger(), nullable=True),
+        sa.Column("times_redeemed", sa.BigInteger(), nullable=False),
+        sa.Column("first_time_transaction", sa.Boolean(), nullable=False),
+        sa.Column("minimum_amount", sa.BigInteger(), nullable=True),
+        sa.Column("minimum_amount_currency", sa.String(length=3), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_promotion_codes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_promotion_codes")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_promotion_codes_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("promotion_codes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_promotion_codes_scope_coupon", ["account_id", "livemode", "coupon"], unique=False
+        )
+        batch_op.create_index(
+            "ix_promotion_codes_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index(
+            "uq_promotion_codes_active_code",
+            ["account_id", "livemode", "code_key"],
+            unique=True,
+            sqlite_where=sa.text("active"),
+            postgresql_where=sa.text("active"),
+        )
+
+    op.create_table(
+        "tax_rates",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("display_name", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("percentage", sa.String(length=16), nullable=False),
+        sa.Column("inclusive", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("state", sa.String(length=64), nullable=True),
+        sa.Column("jurisdiction", sa.Text(), nullable=True),
+        sa.Column("tax_type", sa.String(length=32), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_tax_rates_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_tax_rates")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_tax_rates_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("tax_rates", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tax_rates_scope_active", ["account_id", "livemode", "active"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tax_rates_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "test_clocks",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("frozen_time", sa.BigInteger(), nullable=False),
+        sa.Column("deletes_after", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("target_frozen_time", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_test_clocks_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_test_clocks")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_test_clocks_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("test_clocks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_test_clocks_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_test_clocks_status", ["status"], unique=False)
 
 
 def downgrade() -> None:
 
+    with op.batch_alter_table("test_clocks", schema=None) as batch_op:
+        batch_op.drop_index("ix_test_clocks_status")
+        batch_op.drop_index("ix_test_clocks_scope_pk")
+
+    op.drop_table("test_clocks")
+    with op.batch_alter_table("tax_rates", schema=None) as batch_op:
+        batch_op.drop_index("ix_tax_rates_scope_pk")
+        batch_op.drop_index("ix_tax_rates_scope_active")
+
+    op.drop_table("tax_rates")
+    with op.batch_alter_table("promotion_codes", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_promotion_codes_active_code",
+            sqlite_where=sa.text("active"),
+            postgresql_where=sa.text("active"),
+        )
+        batch_op.drop_index("ix_promotion_codes_scope_pk")
+        batch_op.drop_index("ix_promotion_codes_scope_coupon")
+
+    op.drop_table("promotion_codes")
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index("ix_products_scope_pk")
+        batch_op.drop_index("ix_products_scope_active")
+
+    op.drop_table("products")
+    with op.batch_alter_table("prices", schema=None) as batch_op:
+        batch_op.drop_index("ix_prices_scope_product")
+        batch_op.drop_index("ix_prices_scope_pk")
+
+    op.drop_table("prices")
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_methods_scope_pk")
+        batch_op.drop_index("ix_payment_methods_customer")
+
+    op.drop_table("payment_methods")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_test_clock")
@@ -166,5 +534,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_email")
 
     op.drop_table("customers")
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.drop_index("ix_coupons_scope_pk")
+
+    op.drop_table("coupons")
     op.drop_table("api_keys")
     op.drop_table("accounts")
