@@ -189,6 +189,31 @@ def merge_metadata(
     return merged
 
 
+def updated_metadata(
+    current: dict[str, str], params: Params, raw: dict[str, Any]
+) -> dict[str, str]:
+    """An object's metadata after an update request that sent `metadata`."""
+    sent: dict[str, str] = getattr(params, "metadata", None) or {}
+    return merge_metadata(current, sent, cleared=metadata_cleared(raw))
+
+
+def plain(value: Any) -> Any:
+    """Parameter models (only their given fields) to the plain dicts services take."""
+    if isinstance(value, BaseModel):
+        return {name: plain(getattr(value, name)) for name in value.model_fields_set}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def given_values(params: BaseModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields the client sent, named as on the wire, nested models as plain dicts."""
+    return {
+        name: plain(getattr(params, name))
+        for name in params.model_fields_set - {"expand", *exclude}
+    }
+
+
 def metadata_cleared(raw: dict[str, Any]) -> bool:
     """Whether the raw request sent `metadata=` (remove every key)."""
     return raw.get("metadata") == ""

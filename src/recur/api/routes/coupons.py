@@ -23,8 +23,7 @@ from recur.api.params import (
     PositiveInt,
     RetrieveParams,
     Timestamp,
-    merge_metadata,
-    metadata_cleared,
+    updated_metadata,
 )
 from recur.services import coupons as service
 from recur.storage.repositories.base import Record
@@ -151,9 +150,7 @@ def update(ctx: ApiContext, params: CouponUpdateParams, coupon: str) -> Wire:
     if params.given("name"):
         changes["name"] = params.name
     if params.given("metadata"):
-        changes["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     record = service.update_coupon(ctx.uow, coupon, changes)
     return coupon_object(record, ctx.now, include_applies_to=applies_to_expanded(params.expand))
 

@@ -18,8 +18,7 @@ from recur.api.params import (
     OptStr,
     Params,
     RetrieveParams,
-    merge_metadata,
-    metadata_cleared,
+    updated_metadata,
 )
 from recur.services import customers as service
 from recur.storage.repositories.base import Record
@@ -160,9 +159,7 @@ def update(ctx: ApiContext, params: CustomerUpdateParams, customer: str) -> Wire
     values = _values(params)
     current = service.get_live_customer(ctx.uow, customer, param=None)
     if params.given("metadata"):
-        values["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        values["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     if "invoice_settings" in values:
         values["invoice_settings"] = {
             **(current["invoice_settings"] or {}),

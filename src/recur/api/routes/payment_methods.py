@@ -17,8 +17,7 @@ from recur.api.params import (
     OptStr,
     Params,
     RetrieveParams,
-    merge_metadata,
-    metadata_cleared,
+    updated_metadata,
 )
 from recur.gateways.test_cards import display_brand
 from recur.services import payment_methods as service
@@ -221,9 +220,7 @@ def update(ctx: ApiContext, params: PaymentMethodUpdateParams, payment_method: s
     metadata = None
     if params.given("metadata"):
         current = service.get_payment_method(ctx.uow, payment_method)
-        metadata = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        metadata = updated_metadata(current["metadata"], params, ctx.raw)
     card = params.card or CardUpdateParams()
     record = service.update_payment_method(
         ctx.uow,

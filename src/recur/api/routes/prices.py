@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from recur.api.expand import register_loader
@@ -22,8 +22,8 @@ from recur.api.params import (
     Params,
     PositiveInt,
     RetrieveParams,
-    merge_metadata,
-    metadata_cleared,
+    given_values,
+    updated_metadata,
 )
 from recur.api.routes.products import product_object
 from recur.services import prices as service
@@ -229,26 +229,9 @@ def _price_wire(
     return wires
 
 
-def _plain(value: Any) -> Any:
-    """Parameter models to the plain dicts and lists the services take."""
-    if isinstance(value, BaseModel):
-        return {name: _plain(getattr(value, name)) for name in value.model_fields_set}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def price_values(params: BaseModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The fields a client sent for a new price, as `services.prices.create_price` takes them."""
-    return {
-        name: _plain(getattr(params, name))
-        for name in params.model_fields_set - {"expand", *exclude}
-    }
-
-
 @route("POST", "/v1/prices", PriceCreateParams, summary="Create a price.", returns="price")
 def create(ctx: ApiContext, params: PriceCreateParams) -> Wire:
-    record = service.create_price(ctx.uow, price_values(params), ctx.now)
+    record = service.create_price(ctx.uow, given_values(params), ctx.now)
     return _price_wire(ctx, [record], params.expand)[0]
 
 
@@ -260,12 +243,10 @@ def retrieve(ctx: ApiContext, params: RetrieveParams, price: str) -> Wire:
 
 @route("POST", "/v1/prices/{price}", PriceUpdateParams, summary="Update a price.", returns="price")
 def update(ctx: ApiContext, params: PriceUpdateParams, price: str) -> Wire:
-    changes = price_values(params, exclude=frozenset({"metadata"}))
+    changes = given_values(params, exclude=frozenset({"metadata"}))
     if params.given("metadata"):
         current = service.retrieve_price(ctx.uow, price)
-        changes["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     record = service.update_price(ctx.uow, price, changes)
     return _price_wire(ctx, [record], params.expand)[0]
 

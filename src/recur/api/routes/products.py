@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
-
 from recur.api.expand import register_loader
 from recur.api.framework import ApiContext, Wire, route
 from recur.api.lists import created_filter, list_envelope, page_request
@@ -22,8 +20,8 @@ from recur.api.params import (
     Params,
     PositiveInt,
     RetrieveParams,
-    merge_metadata,
-    metadata_cleared,
+    given_values,
+    updated_metadata,
 )
 from recur.services import products as service
 from recur.storage.repositories.base import Record
@@ -87,23 +85,6 @@ class ProductListParams(ListParams):
     url: str | None = None
 
 
-def _plain(value: Any) -> Any:
-    """Parameter models to the plain dicts and lists the services take."""
-    if isinstance(value, BaseModel):
-        return {name: _plain(getattr(value, name)) for name in value.model_fields_set}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _values(params: BaseModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The fields the client sent, named as on the wire."""
-    return {
-        name: _plain(getattr(params, name))
-        for name in params.model_fields_set - {"expand", *exclude}
-    }
-
-
 def product_object(record: Record) -> Wire:
     """The wire shape of a product."""
     return {
@@ -130,10 +111,10 @@ def product_object(record: Record) -> Wire:
 
 @route("POST", "/v1/products", ProductCreateParams, summary="Create a product.", returns="product")
 def create(ctx: ApiContext, params: ProductCreateParams) -> Wire:
-    values = _values(params, exclude=frozenset({"default_price_data"}))
+    values = given_values(params, exclude=frozenset({"default_price_data"}))
     default_price_data: dict[str, Any] | None = None
     if params.default_price_data is not None:
-        default_price_data = _values(params.default_price_data)
+        default_price_data = given_values(params.default_price_data)
     record = service.create_product(ctx.uow, values, ctx.now, default_price_data=default_price_data)
     return product_object(record)
 
@@ -157,12 +138,10 @@ def retrieve(ctx: ApiContext, params: RetrieveParams, product: str) -> Wire:
     returns="product",
 )
 def update(ctx: ApiContext, params: ProductUpdateParams, product: str) -> Wire:
-    changes = _values(params, exclude=frozenset({"metadata"}))
+    changes = given_values(params, exclude=frozenset({"metadata"}))
     if params.given("metadata"):
         current = service.retrieve_product(ctx.uow, product)
-        changes["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     return product_object(service.update_product(ctx.uow, product, changes, ctx.now))
 
 

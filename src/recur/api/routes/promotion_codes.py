@@ -20,8 +20,7 @@ from recur.api.params import (
     PositiveInt,
     RetrieveParams,
     Timestamp,
-    merge_metadata,
-    metadata_cleared,
+    updated_metadata,
 )
 from recur.api.routes.coupons import applies_to_expanded, coupon_object
 from recur.services import coupons as coupon_service
@@ -194,9 +193,7 @@ def update(ctx: ApiContext, params: PromotionCodeUpdateParams, promotion_code: s
             raise invalid_param("active cannot be unset.", "active")
         changes["active"] = params.active
     if params.given("metadata"):
-        changes["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     record = service.update_promotion_code(ctx.uow, promotion_code, changes, ctx.now)
     return _render(ctx, record, params.expand)
 

@@ -16,8 +16,8 @@ from recur.api.params import (
     OptStr,
     Params,
     RetrieveParams,
-    merge_metadata,
-    metadata_cleared,
+    given_values,
+    updated_metadata,
 )
 from recur.api.routes.coupons import wire_decimal
 from recur.services import tax_rates as service
@@ -121,9 +121,7 @@ def tax_rate_object(record: Record) -> Wire:
     "POST", "/v1/tax_rates", TaxRateCreateParams, summary="Create a tax rate.", returns="tax_rate"
 )
 def create(ctx: ApiContext, params: TaxRateCreateParams) -> Wire:
-    values: dict[str, Any] = {
-        name: getattr(params, name) for name in params.model_fields_set - {"expand", "metadata"}
-    }
+    values: dict[str, Any] = given_values(params, exclude=frozenset({"metadata"}))
     values["metadata"] = params.metadata or {}
     return tax_rate_object(service.create_tax_rate(ctx.uow, values, ctx.now))
 
@@ -148,13 +146,9 @@ def retrieve(ctx: ApiContext, params: RetrieveParams, tax_rate: str) -> Wire:
 )
 def update(ctx: ApiContext, params: TaxRateUpdateParams, tax_rate: str) -> Wire:
     current = service.retrieve_tax_rate(ctx.uow, tax_rate)
-    changes: dict[str, Any] = {
-        name: getattr(params, name) for name in params.model_fields_set - {"expand", "metadata"}
-    }
+    changes: dict[str, Any] = given_values(params, exclude=frozenset({"metadata"}))
     if params.given("metadata"):
-        changes["metadata"] = merge_metadata(
-            current["metadata"], params.metadata or {}, cleared=metadata_cleared(ctx.raw)
-        )
+        changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
     return tax_rate_object(service.update_tax_rate(ctx.uow, tax_rate, changes))
 
 
