@@ -13,6 +13,7 @@ from rich.console import Console
 
 from recur import bootstrap
 from recur.config import Settings
+from recur.domain.errors import NotFound
 from recur.services import accounts
 from recur.storage.migrate import upgrade
 
@@ -98,6 +99,24 @@ def account_create(
     for label, value in document.items():
         if label != "account":
             console.print(f"  {label:22} {value}")
+
+
+@account_app.command("restricted-key")
+def account_restricted_key(
+    account: str = typer.Option(..., "--account", help="The account id (acct_…)."),
+    live: bool = typer.Option(False, "--live", help="A live-mode key (default: test mode)."),
+    read_only: bool = typer.Option(False, "--read-only", help="Allow GET requests only."),
+) -> None:
+    """Issue a restricted key (`rk_…`) and print it once."""
+    with _container() as container, container.uow_factory(None) as uow:
+        try:
+            key = accounts.issue_restricted_key(
+                uow, account, livemode=live, read_only=read_only, now=container.clock.now()
+            )
+        except NotFound as exc:
+            console.print(exc.message)
+            raise typer.Exit(1) from exc
+    typer.echo(key)
 
 
 @account_app.command("ensure-demo")

@@ -108,3 +108,28 @@ def test_recur_serve_runs_as_a_process_and_the_sdk_can_use_it(env: dict[str, str
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
+
+
+def test_restricted_keys(env: dict[str, str], container: bootstrap.Container) -> None:
+    from tests.support.server import start_server
+
+    runner = CliRunner()
+    keys = json.loads(runner.invoke(app, ["account", "create", "--name", "R", "--json"]).output)
+    read_only = runner.invoke(
+        app, ["account", "restricted-key", "--account", keys["account"], "--read-only"]
+    ).output.strip()
+    full = runner.invoke(app, ["account", "restricted-key", "--account", keys["account"]])
+    assert read_only.startswith("rk_test_") and full.output.strip().startswith("rk_test_")
+    missing = runner.invoke(app, ["account", "restricted-key", "--account", "acct_nope"])
+    assert missing.exit_code == 1
+    server = start_server(container)
+    try:
+        reader = server.stripe_client(read_only)
+        assert reader.v1.customers.list().data == []
+        with pytest.raises(stripe.PermissionError):
+            reader.v1.customers.create(params={"name": "no"})
+        writer = server.stripe_client(full.output.strip())
+        created = writer.v1.customers.create(params={"name": "yes"})
+        assert reader.v1.customers.retrieve(created.id).name == "yes"
+    finally:
+        server.stop()

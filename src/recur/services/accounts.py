@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recur.domain.clock import to_unix
+from recur.domain.errors import NotFound
 from recur.domain.ids import new_id, new_secret
 from recur.domain.tenancy import Scope
 from recur.storage.repositories.accounts import AccountRepository
@@ -95,6 +96,16 @@ def create_account(
         live_secret_key=key(True, "secret"),
         live_publishable_key=key(True, "publishable"),
     )
+
+
+def issue_restricted_key(
+    uow: UnitOfWork, account_id: str, *, livemode: bool, read_only: bool, now: datetime
+) -> str:
+    """A restricted key (`rk_…`): full access, or read-only (GET requests only)."""
+    if uow.repository(AccountRepository).find_account(account_id) is None:
+        raise NotFound.for_id("account", account_id, "account")
+    kind = "restricted_read" if read_only else "restricted"
+    return issue_key(uow, account_id, livemode=livemode, kind=kind, now=now)
 
 
 def authenticate(uow: UnitOfWork, raw_key: str) -> ApiKey | None:
