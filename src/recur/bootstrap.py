@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from recur.api.app import create_app
 from recur.api.framework import Services
+from recur.api.routes import configure as configure_routes
 from recur.config import Settings
 from recur.domain.clock import Clock, SystemClock
 from recur.storage.db import make_engine
@@ -41,6 +42,8 @@ class Container:
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
     """Build the container from settings (the environment by default)."""
     settings = settings or Settings()
+    # Every process renders events (the API and the worker alike): load the resources.
+    configure_routes(settings.resolved_public_url())
     engine = make_engine(settings.resolved_database_url())
     return Container(settings, engine, UnitOfWorkFactory(engine), clock or SystemClock())
 

@@ -13,7 +13,11 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
     """Create a linked set of objects; keys are the routes' path parameter names."""
     clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_700_000_000})
     customer = client.v1.customers.create(
-        params={"name": "Owner", "payment_method": "pm_card_visa"}
+        params={
+            "name": "Owner",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
     )
     payment_method = client.v1.customers.payment_methods.list(customer.id).data[0]
     product = client.v1.products.create(params={"name": "Desk"})
@@ -32,7 +36,14 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
     tax_rate = client.v1.tax_rates.create(
         params={"display_name": "VAT", "percentage": "20", "inclusive": False}
     )
+    subscription = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}]}
+    )
+    event = client.v1.events.list(params={"limit": 1}).data[0]
     return {
+        "subscription": subscription.id,
+        "invoice": str(subscription.latest_invoice),
+        "event": event.id,
         "customer": customer.id,
         "payment_method": payment_method.id,
         "product": product.id,

@@ -17,7 +17,9 @@ from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.tenancy import Scope
 from recur.services import customers as customer_service
+from recur.services.advance import advance_subscription
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
+from recur.storage.repositories.billing import SubscriptionRepository
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.test_clocks import AdvancingClockFinder, TestClockRepository
 from recur.storage.uow import UnitOfWork
@@ -117,6 +119,28 @@ def find_advancing_clocks(uow: UnitOfWork, limit: int = 100) -> Sequence[tuple[s
     return AdvancingClockFinder(uow).advancing(limit)
 
 
+def advance_attached_subscriptions(uow: UnitOfWork, clock_id: str, target: datetime) -> None:
+    """Run every due action of the clock's subscriptions up to `target`, in time order.
+
+    Each step takes the earliest moment anything is due on the clock and advances the
+    subscriptions due then to that moment only, so subscriptions interleave as they would
+    have in real time — with the very function the worker runs (one code path).
+    """
+    subscriptions = uow.repository(SubscriptionRepository)
+    limit = to_unix(target)
+    previous: tuple[int, list[str]] | None = None
+    while True:
+        due = subscriptions.earliest_action_on_clock(clock_id)
+        if due is None or due > limit:
+            return
+        ids = subscriptions.due_on_clock(clock_id, due)
+        if previous == (due, ids):
+            raise RuntimeError(f"test clock {clock_id}: no progress at {due} for {ids}")
+        previous = (due, ids)
+        for subscription_id in ids:
+            advance_subscription(uow, subscription_id, from_unix(due))
+
+
 def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
     """Finish an advance: move the attached objects, then the clock; None if not ours.
 
@@ -126,9 +150,7 @@ def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
     if clock is None:
         return None
     target = from_unix(clock["target_frozen_time"])
-    # Customers alone have nothing that time moves. The billing engine advances every
-    # attached customer's subscriptions to `target` here, in time order, with the very
-    # function the worker runs for real time (DESIGN.md, "one code path through time").
+    advance_attached_subscriptions(uow, clock_id, target)
     return _repo(uow).update(
         clock_id, {"frozen_time": to_unix(target), "status": READY, "target_frozen_time": None}
     )

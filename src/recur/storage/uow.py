@@ -76,6 +76,13 @@ class UnitOfWork:
             for callback in callbacks:
                 callback()
 
+    def for_scope(self, scope: Scope) -> UnitOfWork:
+        """The same transaction seen as another tenant (a worker's batch spans tenants)."""
+        child = UnitOfWork(self._engine, scope, readonly=self._readonly)
+        child._connection = self.connection
+        child._after_commit = self._after_commit
+        return child
+
     def repository(self, cls: Callable[[UnitOfWork], R]) -> R:
         """The repository of class `cls` bound to this transaction (one instance each)."""
         repo = self._repositories.get(cls)  # type: ignore[call-overload]

@@ -13,6 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from recur.domain.clock import Clock
+from recur.domain.tenancy import Scope
+from recur.services.advance import (
+    advance_subscription,
+    claim_due_subscriptions,
+    postpone_subscription,
+)
+from recur.services.events import purge_old_events
 from recur.services.maintenance import purge_idempotency_keys
 from recur.services.test_clocks import complete_advance, fail_advance, find_advancing_clocks
 from recur.storage.uow import UnitOfWorkFactory
@@ -51,7 +58,46 @@ def advance_test_clocks(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
     return done
 
 
-DEFAULT_JOBS: tuple[Job, ...] = (purge_job, advance_test_clocks)
+BATCH_SIZE = 500
+# A subscription whose advance raised is retried after this long, not in a hot loop.
+RETRY_AFTER = 60
+
+
+def advance_due_subscriptions(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Advance a batch of subscriptions that real time made due, in one transaction.
+
+    The batch is claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers take
+    disjoint batches; each subscription runs in a savepoint, so one that fails is logged
+    and retried a minute later without holding back the others. A worker killed mid-batch
+    commits nothing: the next one redoes the batch, and the database's unique keys keep
+    every period invoiced exactly once.
+    """
+    now = clock.now()
+    with uow_factory(None) as uow:
+        claimed = claim_due_subscriptions(uow, now, BATCH_SIZE)
+        for row in claimed:
+            scoped = uow.for_scope(Scope(row["account_id"], bool(row["livemode"])))
+            try:
+                with uow.connection.begin_nested():
+                    advance_subscription(scoped, row["id"], now)
+            except Exception:
+                log.exception("advancing subscription %s failed", row["id"])
+                postpone_subscription(scoped, row["id"], now, RETRY_AFTER)
+    return len(claimed)
+
+
+def purge_events_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Drop events past their 30 days."""
+    with uow_factory(None) as uow:
+        return purge_old_events(uow, clock.now())
+
+
+DEFAULT_JOBS: tuple[Job, ...] = (
+    advance_due_subscriptions,
+    advance_test_clocks,
+    purge_job,
+    purge_events_job,
+)
 
 
 @dataclass

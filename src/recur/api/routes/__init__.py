@@ -3,6 +3,9 @@
 import importlib
 
 MODULES = [
+    "subscriptions",
+    "invoices",
+    "events",
     "coupons",
     "customers",
     "payment_methods",
@@ -18,3 +21,11 @@ def load_all() -> None:
     """Import every resource module (idempotent)."""
     for name in MODULES:
         importlib.import_module(f"recur.api.routes.{name}")
+
+
+def configure(public_url: str) -> None:
+    """Load every module and give them what depends on the installation (its public URL)."""
+    load_all()
+    from recur.api.routes import invoices
+
+    invoices.configure(public_url)

@@ -2,6 +2,15 @@
 
 from recur.storage.tables.accounts import accounts, api_keys, idempotency_keys
 from recur.storage.tables.base import metadata
+from recur.storage.tables.billing import (
+    charges,
+    events,
+    invoice_items,
+    invoice_lines,
+    invoices,
+    subscription_items,
+    subscriptions,
+)
 from recur.storage.tables.catalog import prices, products
 from recur.storage.tables.customers import customers
 from recur.storage.tables.discounts import coupons, promotion_codes
@@ -12,14 +21,21 @@ from recur.storage.tables.test_clocks import test_clocks
 __all__ = [
     "accounts",
     "api_keys",
+    "charges",
     "coupons",
     "customers",
+    "events",
     "idempotency_keys",
+    "invoice_items",
+    "invoice_lines",
+    "invoices",
     "metadata",
     "payment_methods",
     "prices",
     "products",
     "promotion_codes",
+    "subscription_items",
+    "subscriptions",
     "tax_rates",
     "test_clocks",
 ]

@@ -60,6 +60,52 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
     op.create_table(
+        "charges",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("invoice", sa.String(length=64), nullable=True),
+        sa.Column("customer", sa.String(length=64), nullable=True),
+        sa.Column("payment_method", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("failure_code", sa.String(length=64), nullable=True),
+        sa.Column("decline_code", sa.String(length=64), nullable=True),
+        sa.Column("failure_message", sa.Text(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_charges_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_charges")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_charges_account_id_livemode_id")
+        ),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "idempotency_key",
+            name=op.f("uq_charges_account_id_livemode_idempotency_key"),
+        ),
+    )
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.create_index("ix_charges_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+        batch_op.create_index(
+            "uq_charges_one_success_per_invoice",
+            ["invoice"],
+            unique=True,
+            sqlite_where=sa.text("status = 'succeeded'"),
+            postgresql_where=sa.text("status = 'succeeded'"),
+        )
+
+    op.create_table(
         "coupons",
         sa.Column(
             "pk",
@@ -172,6 +218,50 @@ def upgrade() -> None:
         batch_op.create_index("ix_customers_test_clock", ["test_clock"], unique=False)
 
     op.create_table(
+        "events",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=80), nullable=False),
+        sa.Column("api_version", sa.String(length=40), nullable=True),
+        sa.Column("object_id", sa.String(length=64), nullable=True),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
+        sa.Column("pending_webhooks", sa.Integer(), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_events_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_events")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_events_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_recorded_at", ["recorded_at"], unique=False)
+        batch_op.create_index("ix_events_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+        batch_op.create_index(
+            "ix_events_scope_type", ["account_id", "livemode", "type"], unique=False
+        )
+
+    op.create_table(
         "idempotency_keys",
         sa.Column(
             "pk",
@@ -200,6 +290,224 @@ def upgrade() -> None:
             name=op.f("uq_idempotency_keys_account_id_livemode_key"),
         ),
     )
+    op.create_table(
+        "invoice_items",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("invoice", sa.String(length=64), nullable=True),
+        sa.Column("subscription", sa.String(length=64), nullable=True),
+        sa.Column("subscription_item", sa.String(length=64), nullable=True),
+        sa.Column("price", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=64), nullable=True),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("unit_amount_decimal", sa.String(length=40), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("period_start", sa.BigInteger(), nullable=False),
+        sa.Column("period_end", sa.BigInteger(), nullable=False),
+        sa.Column("proration", sa.Boolean(), nullable=False),
+        sa.Column("discountable", sa.Boolean(), nullable=False),
+        sa.Column(
+            "tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("test_clock", sa.String(length=64), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_invoice_items_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_invoice_items")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_invoice_items_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("invoice_items", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_invoice_items_pending",
+            ["account_id", "livemode", "customer", "invoice"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_invoice_items_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "invoice_lines",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("invoice", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("subscription", sa.String(length=64), nullable=True),
+        sa.Column("subscription_item", sa.String(length=64), nullable=True),
+        sa.Column("invoice_item", sa.String(length=64), nullable=True),
+        sa.Column("price", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=64), nullable=True),
+        sa.Column("quantity", sa.BigInteger(), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("period_start", sa.BigInteger(), nullable=False),
+        sa.Column("period_end", sa.BigInteger(), nullable=False),
+        sa.Column("proration", sa.Boolean(), nullable=False),
+        sa.Column("discountable", sa.Boolean(), nullable=False),
+        sa.Column(
+            "discount_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "tax_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_invoice_lines_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_invoice_lines")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_invoice_lines_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_invoice_lines_invoice", ["invoice", "position"], unique=False)
+        batch_op.create_index(
+            "ix_invoice_lines_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "invoices",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("subscription", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("billing_reason", sa.String(length=32), nullable=False),
+        sa.Column("collection_method", sa.String(length=24), nullable=False),
+        sa.Column("auto_advance", sa.Boolean(), nullable=False),
+        sa.Column("automatically_finalizes_at", sa.BigInteger(), nullable=True),
+        sa.Column("period_start", sa.BigInteger(), nullable=False),
+        sa.Column("period_end", sa.BigInteger(), nullable=False),
+        sa.Column("cycle_period_start", sa.BigInteger(), nullable=True),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("subtotal_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "total_discount_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "total_taxes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("total_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("starting_balance", sa.BigInteger(), nullable=False),
+        sa.Column("ending_balance", sa.BigInteger(), nullable=True),
+        sa.Column("amount_due", sa.BigInteger(), nullable=False),
+        sa.Column("amount_paid", sa.BigInteger(), nullable=False),
+        sa.Column("amount_remaining", sa.BigInteger(), nullable=False),
+        sa.Column("attempt_count", sa.Integer(), nullable=False),
+        sa.Column("attempted", sa.Boolean(), nullable=False),
+        sa.Column("next_payment_attempt", sa.BigInteger(), nullable=True),
+        sa.Column("due_date", sa.BigInteger(), nullable=True),
+        sa.Column("default_payment_method", sa.String(length=64), nullable=True),
+        sa.Column(
+            "discounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("footer", sa.Text(), nullable=True),
+        sa.Column("paid_out_of_band", sa.Boolean(), nullable=False),
+        sa.Column(
+            "status_transitions",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "last_finalization_error",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("test_clock", sa.String(length=64), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_invoices_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_invoices")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_invoices_account_id_livemode_id")
+        ),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "number", name=op.f("uq_invoices_account_id_livemode_number")
+        ),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "subscription",
+            "cycle_period_start",
+            name=op.f("uq_invoices_account_id_livemode_subscription_cycle_period_start"),
+        ),
+    )
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_invoices_customer", ["account_id", "livemode", "customer"], unique=False
+        )
+        batch_op.create_index(
+            "ix_invoices_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_invoices_subscription", ["subscription"], unique=False)
+
     op.create_table(
         "payment_methods",
         sa.Column(
@@ -417,6 +725,143 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "subscription_items",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("subscription", sa.String(length=64), nullable=False),
+        sa.Column("price", sa.String(length=64), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "discounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_subscription_items_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_subscription_items")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "id",
+            name=op.f("uq_subscription_items_account_id_livemode_id"),
+        ),
+    )
+    with op.batch_alter_table("subscription_items", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_subscription_items_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_subscription_items_subscription", ["subscription"], unique=False)
+
+    op.create_table(
+        "subscriptions",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("interval", sa.String(length=8), nullable=False),
+        sa.Column("interval_count", sa.Integer(), nullable=False),
+        sa.Column("collection_method", sa.String(length=24), nullable=False),
+        sa.Column("days_until_due", sa.Integer(), nullable=True),
+        sa.Column("default_payment_method", sa.String(length=64), nullable=True),
+        sa.Column(
+            "default_tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("billing_cycle_anchor", sa.BigInteger(), nullable=False),
+        sa.Column("start_date", sa.BigInteger(), nullable=False),
+        sa.Column("current_period_start", sa.BigInteger(), nullable=False),
+        sa.Column("current_period_end", sa.BigInteger(), nullable=False),
+        sa.Column("trial_start", sa.BigInteger(), nullable=True),
+        sa.Column("trial_end", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "trial_settings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("cancel_at", sa.BigInteger(), nullable=True),
+        sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False),
+        sa.Column("canceled_at", sa.BigInteger(), nullable=True),
+        sa.Column("ended_at", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "cancellation_details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "pause_collection",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "discounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("latest_invoice", sa.String(length=64), nullable=True),
+        sa.Column("invoice_timing", sa.String(length=8), nullable=False),
+        sa.Column("invoice_days_before", sa.Integer(), nullable=True),
+        sa.Column(
+            "notices",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("test_clock", sa.String(length=64), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("next_action_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_subscriptions_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_subscriptions")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_subscriptions_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_subscriptions_customer", ["account_id", "livemode", "customer"], unique=False
+        )
+        batch_op.create_index("ix_subscriptions_due", ["next_action_at"], unique=False)
+        batch_op.create_index(
+            "ix_subscriptions_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_subscriptions_test_clock", ["test_clock"], unique=False)
+
+    op.create_table(
         "tax_rates",
         sa.Column(
             "pk",
@@ -502,6 +947,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tax_rates_scope_active")
 
     op.drop_table("tax_rates")
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscriptions_test_clock")
+        batch_op.drop_index("ix_subscriptions_scope_pk")
+        batch_op.drop_index("ix_subscriptions_due")
+        batch_op.drop_index("ix_subscriptions_customer")
+
+    op.drop_table("subscriptions")
+    with op.batch_alter_table("subscription_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscription_items_subscription")
+        batch_op.drop_index("ix_subscription_items_scope_pk")
+
+    op.drop_table("subscription_items")
     with op.batch_alter_table("promotion_codes", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_promotion_codes_active_code",
@@ -527,7 +984,29 @@ def downgrade() -> None:
         batch_op.drop_index("ix_payment_methods_customer")
 
     op.drop_table("payment_methods")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_subscription")
+        batch_op.drop_index("ix_invoices_scope_pk")
+        batch_op.drop_index("ix_invoices_customer")
+
+    op.drop_table("invoices")
+    with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoice_lines_scope_pk")
+        batch_op.drop_index("ix_invoice_lines_invoice")
+
+    op.drop_table("invoice_lines")
+    with op.batch_alter_table("invoice_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoice_items_scope_pk")
+        batch_op.drop_index("ix_invoice_items_pending")
+
+    op.drop_table("invoice_items")
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_scope_type")
+        batch_op.drop_index("ix_events_scope_pk")
+        batch_op.drop_index("ix_events_recorded_at")
+
+    op.drop_table("events")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_test_clock")
         batch_op.drop_index("ix_customers_scope_pk")
@@ -538,5 +1017,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_coupons_scope_pk")
 
     op.drop_table("coupons")
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_charges_one_success_per_invoice",
+            sqlite_where=sa.text("status = 'succeeded'"),
+            postgresql_where=sa.text("status = 'succeeded'"),
+        )
+        batch_op.drop_index("ix_charges_scope_pk")
+
+    op.drop_table("charges")
     op.drop_table("api_keys")
     op.drop_table("accounts")

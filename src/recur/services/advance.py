@@ -1,0 +1,432 @@
+"""The one code path through time: `advance_subscription(uow, subscription_id, now)`.
+
+A subscription stores `next_action_at`, the earliest moment something must happen to it.
+Advancing performs every due action in time order, each at its own due time (not at
+`now`), so a subscription whose worker was down for three months catches up period by
+period, and produces exactly the invoices it would have produced on time. The worker
+calls it with the system time; advancing a test clock calls it with the clock's time.
+Exactly-once comes from the database: a cycle invoice is unique per (subscription,
+period start), and every step commits with the state that says it was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from recur.domain.clock import from_unix, to_unix
+from recur.domain.invoicing import LineDraft
+from recur.domain.money import format_amount, round_half_up
+from recur.domain.periods import Interval, add_intervals, period_index_at
+from recur.domain.pricing import amount_for_quantity
+from recur.services import invoices as invoice_service
+from recur.services.billing_settings import BillingSettings, billing_settings
+from recur.services.events import record_event
+from recur.services.prices import price_terms, retrieve_price
+from recur.services.products import retrieve_product
+from recur.services.subscription_status import subscription_view, update_subscription_record
+from recur.storage.repositories.base import Record
+from recur.storage.repositories.billing import (
+    DueWork,
+    InvoiceRepository,
+    SubscriptionItemRepository,
+    SubscriptionRepository,
+)
+from recur.storage.repositories.customers import CustomerRepository
+from recur.storage.uow import UnitOfWork
+
+# A subscription can have at most this many actions performed in one call (≈80 years of
+# monthly renewals); a bug that schedules an action in the past must not loop forever.
+MAX_STEPS = 1000
+
+# When several actions fall due at the same second, they happen in this order: a draft is
+# finalized before the period it belongs to is left; cancellation wins over renewal.
+PRIORITY = (
+    "finalize",
+    "expire_incomplete",
+    "trial_will_end",
+    "cancel",
+    "trial_end",
+    "resume_collection",
+    "overdue",
+    "renew",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something due at `at` (unix seconds); `target` names the invoice for finalize/overdue."""
+
+    kind: str
+    at: int
+    target: str | None = None
+
+
+def _sort_key(action: Action) -> tuple[int, int]:
+    return action.at, PRIORITY.index(action.kind)
+
+
+def due_actions(
+    subscription: Record, open_invoices: list[Record], settings: BillingSettings
+) -> list[Action]:
+    """Every action the subscription will need, earliest first (pure: no I/O)."""
+    status = subscription["status"]
+    if status in ("canceled", "incomplete_expired"):
+        return []
+    actions: list[Action] = []
+    for invoice in open_invoices:
+        if invoice["status"] == "draft" and invoice["auto_advance"]:
+            finalizes_at = invoice["automatically_finalizes_at"]
+            if finalizes_at is not None:
+                actions.append(Action("finalize", finalizes_at, invoice["id"]))
+        if (
+            invoice["status"] == "open"
+            and invoice["collection_method"] == "send_invoice"
+            and invoice["due_date"] is not None
+            and status == "active"
+        ):
+            actions.append(Action("overdue", invoice["due_date"], invoice["id"]))
+    if status == "incomplete":
+        actions.append(
+            Action("expire_incomplete", subscription["created"] + settings.incomplete_expiry)
+        )
+        return sorted(actions, key=_sort_key)
+    if status == "paused":
+        return sorted(actions, key=_sort_key)
+    notices = subscription["notices"] or {}
+    trial_end = subscription["trial_end"]
+    if status == "trialing" and trial_end is not None:
+        notice_at = trial_end - settings.trial_will_end_lead
+        # A trial shorter than the lead time gets no notice (it would be due before it began).
+        if notices.get("trial_will_end") != trial_end and notice_at > subscription["created"]:
+            actions.append(Action("trial_will_end", notice_at))
+        actions.append(Action("trial_end", trial_end))
+    cancel_at = subscription["cancel_at"]
+    if cancel_at is not None:
+        actions.append(Action("cancel", cancel_at))
+    pause = subscription["pause_collection"]
+    if pause and pause.get("resumes_at"):
+        actions.append(Action("resume_collection", int(pause["resumes_at"])))
+    if status != "trialing":
+        end = subscription["current_period_end"]
+        if cancel_at is None or cancel_at > end:
+            actions.append(Action("renew", end))
+    return sorted(actions, key=_sort_key)
+
+
+def next_action(uow: UnitOfWork, subscription: Record) -> Action | None:
+    """The earliest action the subscription needs, if any."""
+    open_invoices = uow.repository(InvoiceRepository).open_or_draft_of(subscription["id"])
+    actions = due_actions(subscription, open_invoices, billing_settings(uow))
+    return actions[0] if actions else None
+
+
+def schedule(uow: UnitOfWork, subscription_id: str) -> Record:
+    """Store the subscription's `next_action_at` (after any change to it)."""
+    repo = uow.repository(SubscriptionRepository)
+    subscription = repo.get(subscription_id)
+    action = next_action(uow, subscription)
+    at = None if action is None else action.at
+    if subscription["next_action_at"] != at:
+        subscription = repo.update(subscription_id, {"next_action_at": at})
+    return subscription
+
+
+def advance_subscription(uow: UnitOfWork, subscription_id: str, now: datetime) -> int:
+    """Perform every action due up to `now`, in time order; returns how many were done."""
+    repo = uow.repository(SubscriptionRepository)
+    limit = to_unix(now)
+    for done in range(MAX_STEPS):
+        subscription = repo.get(subscription_id, for_update=True)
+        action = next_action(uow, subscription)
+        if action is None or action.at > limit:
+            schedule(uow, subscription_id)
+            return done
+        PERFORMERS[action.kind](uow, subscription, action, from_unix(action.at))
+    raise RuntimeError(f"subscription {subscription_id} needed more than {MAX_STEPS} actions")
+
+
+# --- periods and lines ----------------------------------------------------------------
+
+
+def period_after(subscription: Record, start: datetime) -> datetime:
+    """The end of the period that starts at `start` (computed from the anchor)."""
+    anchor = from_unix(subscription["billing_cycle_anchor"])
+    interval: Interval = subscription["interval"]
+    count = int(subscription["interval_count"])
+    index = period_index_at(anchor, interval, count, start)
+    return add_intervals(anchor, interval, count, index + 1)
+
+
+def describe(price: Record, product_name: str, quantity: int) -> str:
+    """Stripe's line text: `2 × Desk (at 199.00 EUR / month)`."""
+    unit = price["unit_amount_decimal"]
+    every = price["recurring_interval"] or ""
+    if price["recurring_interval_count"] and price["recurring_interval_count"] > 1:
+        every = f"{price['recurring_interval_count']} {every}s"
+    if unit is not None and Decimal(unit) == Decimal(unit).to_integral_value():
+        shown = format_amount(int(Decimal(unit)), price["currency"])
+        return f"{quantity} × {product_name} (at {shown} / {every})"
+    return f"{quantity} × {product_name}"
+
+
+def item_lines(
+    uow: UnitOfWork,
+    subscription: Record,
+    start: datetime,
+    end: datetime,
+    *,
+    factor: Fraction = Fraction(1),
+    trial: bool = False,
+) -> list[LineDraft]:
+    """One line per item for [start, end): the price × quantity, times `factor`."""
+    lines = []
+    default_rates = subscription["default_tax_rates"] or []
+    for item in uow.repository(SubscriptionItemRepository).items_of(subscription["id"]):
+        price = retrieve_price(uow, item["price"])
+        product = retrieve_product(uow, price["product"])
+        quantity = int(item["quantity"])
+        if trial:
+            amount = 0
+            text = f"Trial period for {product['name']}"
+        else:
+            amount = round_half_up(amount_for_quantity(price_terms(price), quantity) * factor)
+            text = describe(price, product["name"], quantity)
+            if factor != 1:
+                text = f"Remaining time on {text} after {start:%d %b %Y}"
+        lines.append(
+            LineDraft(
+                amount=amount,
+                description=text,
+                period_start=start,
+                period_end=end,
+                quantity=quantity,
+                price_id=price["id"],
+                product_id=price["product"],
+                proration=factor != 1,
+                tax_rates=invoice_service.tax_terms(uow, item["tax_rates"] or default_rates),
+                subscription_item_id=item["id"],
+            )
+        )
+    return lines
+
+
+def subscription_invoice(
+    uow: UnitOfWork,
+    subscription: Record,
+    lines: list[LineDraft],
+    at: datetime,
+    *,
+    billing_reason: str,
+    period_start: datetime,
+    period_end: datetime,
+    cycle: bool,
+    finalizes_at: datetime | None,
+    auto_advance: bool = True,
+) -> Record:
+    """A draft invoice for a subscription, with its discounts (written back when used up)."""
+    customer = uow.repository(CustomerRepository).get(subscription["customer"])
+    discounts = [dict(entry) for entry in subscription["discounts"] or []]
+    request = invoice_service.InvoiceRequest(
+        customer=customer,
+        currency=subscription["currency"],
+        billing_reason=billing_reason,
+        period_start=period_start,
+        period_end=period_end,
+        collection_method=subscription["collection_method"],
+        days_until_due=subscription["days_until_due"],
+        subscription=subscription["id"],
+        cycle_period_start=period_start if cycle else None,
+        discounts=tuple(discounts),
+        auto_advance=auto_advance,
+        finalizes_at=finalizes_at,
+    )
+    invoice = invoice_service.create_invoice(uow, request, lines, at)
+    changes: dict[str, Any] = {"latest_invoice": invoice["id"]}
+    if discounts != list(subscription["discounts"] or []):
+        changes["discounts"] = discounts
+    uow.repository(SubscriptionRepository).update(subscription["id"], changes)
+    return invoice
+
+
+def _collects(subscription: Record) -> bool:
+    """Whether new invoices are finalized and charged (not while unpaid or kept as drafts)."""
+    pause = subscription["pause_collection"] or {}
+    return subscription["status"] != "unpaid" and pause.get("behavior") != "keep_as_draft"
+
+
+# --- the actions ------------------------------------------------------------------------
+
+
+def _finalize(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    if action.target is None:
+        raise RuntimeError("a finalize action names its invoice")
+    invoice = invoice_service.finalize_invoice(
+        uow, action.target, at, attempt=subscription["status"] != "unpaid"
+    )
+    pause = subscription["pause_collection"] or {}
+    if invoice["status"] == "open" and pause.get("behavior") == "mark_uncollectible":
+        invoice_service.mark_uncollectible(uow, invoice["id"], at)
+    elif invoice["status"] == "open" and pause.get("behavior") == "void":
+        invoice_service.void_invoice(uow, invoice["id"], at)
+
+
+def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    start = from_unix(subscription["current_period_end"])
+    end = period_after(subscription, start)
+    if uow.repository(InvoiceRepository).cycle_invoice(subscription["id"], to_unix(start)):
+        # Already invoiced (a retried step): only the period moves on.
+        uow.repository(SubscriptionRepository).update(
+            subscription["id"],
+            {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
+        )
+        return
+    subscription = update_subscription_record(
+        uow,
+        subscription,
+        {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
+        at,
+    )
+    settings = billing_settings(uow)
+    auto_advance = _collects(subscription)
+    invoice = subscription_invoice(
+        uow,
+        subscription,
+        item_lines(uow, subscription, start, end),
+        at,
+        billing_reason="subscription_cycle",
+        period_start=start,
+        period_end=end,
+        cycle=True,
+        finalizes_at=at + timedelta(seconds=settings.finalization_delay),
+        auto_advance=auto_advance,
+    )
+    if auto_advance and settings.finalization_delay == 0:
+        _finalize(uow, subscription, Action("finalize", action.at, invoice["id"]), at)
+
+
+def _trial_will_end(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    notices = dict(subscription["notices"] or {}, trial_will_end=subscription["trial_end"])
+    uow.repository(SubscriptionRepository).update(subscription["id"], {"notices": notices})
+    view = subscription_view(uow, subscription)
+    record_event(uow, "customer.subscription.trial_will_end", "subscription", view, at)
+
+
+def _has_payment_method(uow: UnitOfWork, subscription: Record) -> bool:
+    if subscription["default_payment_method"]:
+        return True
+    customer = uow.repository(CustomerRepository).get(subscription["customer"])
+    return customer["default_payment_method"] is not None
+
+
+def _trial_end(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    settings = subscription["trial_settings"] or {}
+    missing = (settings.get("end_behavior") or {}).get("missing_payment_method", "create_invoice")
+    if missing != "create_invoice" and not _has_payment_method(uow, subscription):
+        if missing == "cancel":
+            end_subscription(uow, subscription, at, reason="cancellation_requested")
+        else:
+            update_subscription_record(
+                uow, subscription, {"status": "paused"}, at, event="customer.subscription.paused"
+            )
+        return
+    start = at
+    end = period_after(subscription, start)
+    subscription = update_subscription_record(
+        uow,
+        subscription,
+        {
+            "status": "active",
+            "current_period_start": to_unix(start),
+            "current_period_end": to_unix(end),
+        },
+        at,
+    )
+    settings_ = billing_settings(uow)
+    invoice = subscription_invoice(
+        uow,
+        subscription,
+        item_lines(uow, subscription, start, end),
+        at,
+        billing_reason="subscription_cycle",
+        period_start=start,
+        period_end=end,
+        cycle=True,
+        finalizes_at=at + timedelta(seconds=settings_.finalization_delay),
+        auto_advance=_collects(subscription),
+    )
+    if settings_.finalization_delay == 0 and _collects(subscription):
+        _finalize(uow, subscription, Action("finalize", action.at, invoice["id"]), at)
+
+
+def end_subscription(uow: UnitOfWork, subscription: Record, at: datetime, *, reason: str) -> Record:
+    """Cancel now: status canceled, `customer.subscription.deleted`; nothing is billed after."""
+    details = dict(subscription["cancellation_details"] or {})
+    details.setdefault("reason", reason)
+    return update_subscription_record(
+        uow,
+        subscription,
+        {
+            "status": "canceled",
+            "canceled_at": subscription["canceled_at"] or to_unix(at),
+            "ended_at": to_unix(at),
+            "cancellation_details": details,
+            "next_action_at": None,
+        },
+        at,
+        event="customer.subscription.deleted",
+    )
+
+
+def _cancel(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    end_subscription(uow, subscription, at, reason="cancellation_requested")
+
+
+def _expire_incomplete(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    for invoice in uow.repository(InvoiceRepository).open_or_draft_of(subscription["id"]):
+        if invoice["status"] == "open":
+            invoice_service.void_invoice(uow, invoice["id"], at)
+    update_subscription_record(
+        uow,
+        subscription,
+        {"status": "incomplete_expired", "ended_at": to_unix(at), "next_action_at": None},
+        at,
+    )
+
+
+def _resume_collection(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    update_subscription_record(uow, subscription, {"pause_collection": None}, at)
+
+
+def _overdue(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    update_subscription_record(uow, subscription, {"status": "past_due"}, at)
+
+
+PERFORMERS: dict[str, Callable[[UnitOfWork, Record, Action, datetime], None]] = {
+    "finalize": _finalize,
+    "renew": _renew,
+    "trial_will_end": _trial_will_end,
+    "trial_end": _trial_end,
+    "cancel": _cancel,
+    "expire_incomplete": _expire_incomplete,
+    "resume_collection": _resume_collection,
+    "overdue": _overdue,
+}
+
+
+def claim_due_subscriptions(uow: UnitOfWork, now: datetime, limit: int) -> list[Record]:
+    """Lock a batch of every tenant's subscriptions that real time has made due."""
+    return uow.repository(DueWork).claim_due_subscriptions(to_unix(now), limit)
+
+
+def postpone_subscription(
+    uow: UnitOfWork, subscription_id: str, now: datetime, seconds: int
+) -> None:
+    """Retry a subscription whose advance failed later, not on every worker pass."""
+    uow.repository(SubscriptionRepository).update(
+        subscription_id, {"next_action_at": to_unix(now) + seconds}
+    )

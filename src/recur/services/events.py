@@ -1,0 +1,98 @@
+"""Events: every state change writes one, in the transaction of the change.
+
+An event carries the object as the API shows it (`data.object`) and, on updates, the
+top-level fields that changed (`data.previous_attributes`). Rendering the wire shape is
+the API layer's job, so it registers one renderer per kind of object here; bootstrap
+imports the API's route modules in every process (API and worker), so they are always
+registered before anything is billed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from recur.domain.clock import to_unix
+from recur.domain.ids import new_id
+from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
+from recur.storage.repositories.billing import EventRepository, purge_events_before
+from recur.storage.uow import UnitOfWork
+
+Renderer = Callable[[Mapping[str, Any]], dict[str, Any]]
+RENDERERS: dict[str, Renderer] = {}
+
+RETENTION = timedelta(days=30)
+API_VERSION = "2026-10-28.endive"
+
+
+def register_renderer(kind: str, renderer: Renderer) -> None:
+    """Say how to render a view of `kind` (subscription, invoice, …) on the wire."""
+    RENDERERS[kind] = renderer
+
+
+def render(kind: str, view: Mapping[str, Any]) -> dict[str, Any]:
+    """The wire shape of a view."""
+    renderer = RENDERERS.get(kind)
+    if renderer is None:
+        raise RuntimeError(f"no renderer registered for {kind!r}: import recur.api.routes")
+    return renderer(view)
+
+
+def changed_attributes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The previous values of the top-level fields that differ (Stripe's previous_attributes)."""
+    return {key: value for key, value in before.items() if after.get(key) != value}
+
+
+def record_event(
+    uow: UnitOfWork,
+    event_type: str,
+    kind: str,
+    view: Mapping[str, Any],
+    at: datetime,
+    *,
+    previous: Mapping[str, Any] | None = None,
+) -> None:
+    """Write an event about the object `view` (of `kind`) as it is after the change."""
+    wire = render(kind, view)
+    data: dict[str, Any] = {"object": wire}
+    if previous is not None:
+        before = render(kind, previous)
+        changes = changed_attributes(before, wire)
+        if not changes:
+            return  # an update that changed nothing a client can see is no event
+        data["previous_attributes"] = changes
+    uow.repository(EventRepository).insert_many(
+        [
+            {
+                "id": new_id("evt"),
+                "created": to_unix(at),
+                "type": event_type,
+                "api_version": API_VERSION,
+                "object_id": wire.get("id"),
+                "data": data,
+                "pending_webhooks": 0,
+            }
+        ]
+    )
+
+
+def retrieve_event(uow: UnitOfWork, event_id: str) -> Record:
+    """One event."""
+    return uow.repository(EventRepository).get(event_id)
+
+
+def list_events(
+    uow: UnitOfWork,
+    request: PageRequest,
+    *,
+    types: list[str] | None = None,
+    created: CreatedFilter | None = None,
+) -> Page:
+    """A page of events, newest first."""
+    return uow.repository(EventRepository).list_events(request, types=types, created=created)
+
+
+def purge_old_events(uow: UnitOfWork, now: datetime) -> int:
+    """Forget events written more than 30 days ago (every tenant)."""
+    return purge_events_before(uow, now - RETENTION)

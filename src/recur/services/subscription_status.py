@@ -1,0 +1,109 @@
+"""A subscription's status and how payment outcomes move it; its view for the wire.
+
+Kept apart from the subscription use cases so that invoices can tell a subscription that
+its invoice was paid or failed without importing the whole of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from recur.services.events import record_event
+from recur.services.prices import retrieve_price
+from recur.services.tax_rates import retrieve_tax_rate
+from recur.storage.repositories.base import Record
+from recur.storage.repositories.billing import (
+    InvoiceRepository,
+    SubscriptionItemRepository,
+    SubscriptionRepository,
+)
+from recur.storage.uow import UnitOfWork
+
+ENDED = ("canceled", "incomplete_expired")
+
+
+def subscription_view(uow: UnitOfWork, subscription: Record) -> dict[str, Any]:
+    """A subscription with its items, each with its price record, as the wire shows it."""
+    view = dict(subscription)
+    items = []
+    for item in uow.repository(SubscriptionItemRepository).items_of(subscription["id"]):
+        item_view = dict(item)
+        item_view["price"] = retrieve_price(uow, item["price"])
+        item_view["tax_rates"] = [retrieve_tax_rate(uow, rate) for rate in item["tax_rates"] or []]
+        item_view["current_period_start"] = subscription["current_period_start"]
+        item_view["current_period_end"] = subscription["current_period_end"]
+        items.append(item_view)
+    view["items"] = items
+    view["default_tax_rates"] = [
+        retrieve_tax_rate(uow, rate) for rate in subscription["default_tax_rates"] or []
+    ]
+    return view
+
+
+def update_subscription_record(
+    uow: UnitOfWork,
+    subscription: Record,
+    values: dict[str, Any],
+    at: datetime,
+    *,
+    event: str = "customer.subscription.updated",
+) -> Record:
+    """Write changes and the event that describes them (with previous_attributes)."""
+    before = subscription_view(uow, subscription)
+    updated = uow.repository(SubscriptionRepository).update(subscription["id"], values)
+    after = subscription_view(uow, updated)
+    if event == "customer.subscription.updated":
+        record_event(uow, event, "subscription", after, at, previous=before)
+    else:
+        record_event(uow, event, "subscription", after, at)
+    return updated
+
+
+def subscription_payment_method(uow: UnitOfWork, subscription_id: str) -> str | None:
+    """The subscription's own default payment method, if it has one."""
+    record = uow.repository(SubscriptionRepository).find(subscription_id)
+    return None if record is None else record["default_payment_method"]
+
+
+def _unpaid_invoices(uow: UnitOfWork, subscription_id: str) -> list[Record]:
+    return [
+        invoice
+        for invoice in uow.repository(InvoiceRepository).open_or_draft_of(subscription_id)
+        if invoice["status"] == "open"
+    ]
+
+
+def after_invoice_paid(uow: UnitOfWork, invoice: Record, at: datetime) -> None:
+    """A paid invoice brings an incomplete or delinquent subscription back to active."""
+    if not invoice["subscription"]:
+        return
+    subscription = uow.repository(SubscriptionRepository).find(
+        invoice["subscription"], for_update=True
+    )
+    if subscription is None or subscription["status"] not in ("incomplete", "past_due", "unpaid"):
+        return
+    if _unpaid_invoices(uow, subscription["id"]):
+        return  # still owes another invoice
+    trialing = subscription["trial_end"] is not None and subscription["trial_end"] > int(
+        at.timestamp()
+    )
+    update_subscription_record(
+        uow, subscription, {"status": "trialing" if trialing else "active"}, at
+    )
+
+
+def after_payment_failed(uow: UnitOfWork, invoice: Record, at: datetime) -> None:
+    """A failed renewal makes an active subscription past_due; a first invoice keeps it
+    incomplete (it expires after the account's incomplete expiry)."""
+    if not invoice["subscription"]:
+        return
+    subscription = uow.repository(SubscriptionRepository).find(
+        invoice["subscription"], for_update=True
+    )
+    if subscription is None:
+        return
+    if subscription["status"] in ("active", "trialing") and (
+        invoice["billing_reason"] != "subscription_create"
+    ):
+        update_subscription_record(uow, subscription, {"status": "past_due"}, at)

@@ -1,0 +1,698 @@
+"""Subscriptions: create, retrieve, list, update, cancel, pause, resume.
+
+Everything that time does to a subscription afterwards is `advance.advance_subscription`.
+A customer on a test clock lives at the clock's time: every use case here runs "at"
+`billing_time(...)`, the clock's frozen time for such customers and the request's time
+for the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from recur.domain.clock import from_unix, to_unix
+from recur.domain.errors import CardDeclined, InvalidRequest
+from recur.domain.ids import new_id
+from recur.domain.periods import Interval, add_intervals, next_anchor_from_config, period_index_at
+from recur.services import advance
+from recur.services import invoices as invoice_service
+from recur.services.coupons import get_coupon_record, redeem_coupon
+from recur.services.customers import get_live_customer
+from recur.services.events import record_event
+from recur.services.payment_methods import check_attached
+from recur.services.prices import create_price, get_price
+from recur.services.promotion_codes import redeem_promotion_code, retrieve_promotion_code
+from recur.services.subscription_status import subscription_view, update_subscription_record
+from recur.services.tax_rates import get_active_tax_rate
+from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
+from recur.storage.repositories.billing import (
+    ChargeRepository,
+    InvoiceItemRepository,
+    SubscriptionItemRepository,
+    SubscriptionRepository,
+)
+from recur.storage.repositories.test_clocks import TestClockRepository
+from recur.storage.uow import UnitOfWork
+
+CREATING = "creating"
+
+
+def _subscriptions(uow: UnitOfWork) -> SubscriptionRepository:
+    return uow.repository(SubscriptionRepository)
+
+
+def billing_time(uow: UnitOfWork, customer: Record, now: datetime) -> datetime:
+    """The customer's present: its test clock's frozen time, or `now`."""
+    if customer["test_clock"]:
+        clock = uow.repository(TestClockRepository).get(customer["test_clock"])
+        return from_unix(clock["frozen_time"])
+    return now
+
+
+# --- items ------------------------------------------------------------------------------
+
+
+def resolve_items(
+    uow: UnitOfWork, raw_items: Sequence[Mapping[str, Any]], at: datetime, *, param: str = "items"
+) -> list[dict[str, Any]]:
+    """Validate items: an active recurring price (or inline price_data), quantity, tax rates."""
+    if not raw_items:
+        raise InvalidRequest(
+            "Missing required param: items.", param=param, code="parameter_missing"
+        )
+    resolved: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_items):
+        prefix = f"{param}[{index}]"
+        if raw.get("price") and raw.get("price_data"):
+            raise InvalidRequest(
+                "You may only specify one of these parameters: price, price_data.",
+                param=f"{prefix}[price_data]",
+            )
+        if raw.get("price_data"):
+            values = dict(raw["price_data"])
+            price: Record = create_price(uow, values, at, param_prefix=f"{prefix}[price_data]")
+        elif raw.get("price"):
+            price = get_price(uow, raw["price"], param=f"{prefix}[price]")
+        else:
+            raise InvalidRequest(
+                f"Missing required param: {prefix}[price].",
+                param=f"{prefix}[price]",
+                code="parameter_missing",
+            )
+        if price["type"] != "recurring":
+            raise InvalidRequest(
+                "The price specified is set to `type=one_time` but this field only accepts "
+                "prices with `type=recurring`.",
+                param=f"{prefix}[price]",
+            )
+        if not price["active"]:
+            raise InvalidRequest(
+                f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
+            )
+        quantity = raw.get("quantity", 1)
+        if quantity is None or int(quantity) < 0:
+            raise InvalidRequest(
+                "Invalid quantity: must be at least 0.", param=f"{prefix}[quantity]"
+            )
+        tax_rates = [
+            get_active_tax_rate(uow, rate, param=f"{prefix}[tax_rates]")["id"]
+            for rate in raw.get("tax_rates") or []
+        ]
+        resolved.append(
+            {
+                "price": price,
+                "quantity": int(quantity),
+                "tax_rates": tax_rates,
+                "metadata": dict(raw.get("metadata") or {}),
+            }
+        )
+    first = resolved[0]["price"]
+    for index, item in enumerate(resolved):
+        price = item["price"]
+        if price["currency"] != first["currency"]:
+            raise InvalidRequest(
+                "All prices on a subscription must have the same currency.",
+                param=f"{param}[{index}][price]",
+            )
+        if (price["recurring_interval"], price["recurring_interval_count"]) != (
+            first["recurring_interval"],
+            first["recurring_interval_count"],
+        ):
+            raise InvalidRequest(
+                "All prices on a subscription must have the same `recurring.interval` and "
+                "`recurring.interval_count`.",
+                param=f"{param}[{index}][price]",
+            )
+    return resolved
+
+
+def _insert_items(
+    uow: UnitOfWork, subscription_id: str, items: Sequence[Mapping[str, Any]], at: datetime
+) -> None:
+    repo = uow.repository(SubscriptionItemRepository)
+    for item in items:
+        repo.insert(
+            {
+                "id": new_id("si"),
+                "created": to_unix(at),
+                "subscription": subscription_id,
+                "price": item["price"]["id"],
+                "quantity": item["quantity"],
+                "tax_rates": item["tax_rates"],
+                "discounts": [],
+                "metadata": item["metadata"],
+                "deleted": False,
+            }
+        )
+
+
+# --- discounts --------------------------------------------------------------------------
+
+
+def redeem_discounts(
+    uow: UnitOfWork,
+    requested: Sequence[Mapping[str, Any]],
+    customer: Record,
+    amount: int,
+    currency: str,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """Redeem coupons and promotion codes; each becomes a discount entry `di_…`."""
+    entries = []
+    first_time = (
+        uow.repository(ChargeRepository).count(
+            ChargeRepository.table.c.customer == customer["id"],
+            ChargeRepository.table.c.status == "succeeded",
+        )
+        == 0
+    )
+    for index, wanted in enumerate(requested):
+        promotion_code = None
+        if wanted.get("promotion_code"):
+            promo = redeem_promotion_code(
+                uow, wanted["promotion_code"], customer["id"], amount, currency, at, first_time
+            )
+            promotion_code = promo["id"]
+            coupon = get_coupon_record(uow, retrieve_promotion_code(uow, promo["id"])["coupon"])
+        elif wanted.get("coupon"):
+            coupon = redeem_coupon(uow, wanted["coupon"], at, param=f"discounts[{index}][coupon]")
+        else:
+            raise InvalidRequest(
+                "Each discount needs a coupon or a promotion_code.", param=f"discounts[{index}]"
+            )
+        if coupon["amount_off"] is not None and coupon["currency"] != currency:
+            raise InvalidRequest(
+                f"The coupon's currency ({coupon['currency']}) does not match the "
+                f"subscription's ({currency}).",
+                param=f"discounts[{index}]",
+            )
+        end = None
+        if coupon["duration"] == "repeating":
+            end = to_unix(add_intervals(at, "month", int(coupon["duration_in_months"]), 1))
+        entries.append(
+            {
+                "id": new_id("di"),
+                "coupon": coupon["id"],
+                "promotion_code": promotion_code,
+                "start": to_unix(at),
+                "end": end,
+            }
+        )
+    return entries
+
+
+# --- create -----------------------------------------------------------------------------
+
+
+def _trial_end(
+    values: Mapping[str, Any], items: Sequence[Mapping[str, Any]], at: datetime
+) -> int | None:
+    trial_end = values.get("trial_end")
+    if trial_end == "now":
+        return None
+    if trial_end is not None:
+        if int(trial_end) <= to_unix(at):
+            raise InvalidRequest(
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                param="trial_end",
+            )
+        return int(trial_end)
+    days = values.get("trial_period_days")
+    if days is None and values.get("trial_from_plan"):
+        days = items[0]["price"]["recurring_trial_period_days"]
+    if days:
+        if not 0 <= int(days) <= 730:
+            raise InvalidRequest("Trials can last at most 730 days.", param="trial_period_days")
+        return to_unix(at + timedelta(days=int(days)))
+    return None
+
+
+def _anchor(values: Mapping[str, Any], at: datetime, start: datetime, trial_end: int | None) -> int:
+    anchor = values.get("billing_cycle_anchor")
+    config = values.get("billing_cycle_anchor_config")
+    if anchor is not None and config is not None:
+        raise InvalidRequest(
+            "You may only specify one of these parameters: billing_cycle_anchor, "
+            "billing_cycle_anchor_config.",
+            param="billing_cycle_anchor_config",
+        )
+    if config is not None:
+        after = from_unix(trial_end) if trial_end is not None else at
+        return to_unix(next_anchor_from_config(after, **config))
+    if anchor is not None:
+        if int(anchor) < to_unix(at):
+            raise InvalidRequest(
+                "billing_cycle_anchor cannot be in the past.", param="billing_cycle_anchor"
+            )
+        if trial_end is not None and int(anchor) < trial_end:
+            raise InvalidRequest(
+                "billing_cycle_anchor cannot be before the trial ends.",
+                param="billing_cycle_anchor",
+            )
+        return int(anchor)
+    return trial_end if trial_end is not None else to_unix(start)
+
+
+def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -> Record:
+    """Create a subscription and its first invoice, finalized and collected at once."""
+    customer = get_live_customer(uow, values["customer"])
+    at = billing_time(uow, customer, now)
+    items = resolve_items(uow, values.get("items") or [], at)
+    price = items[0]["price"]
+    interval: Interval = price["recurring_interval"]
+    count = int(price["recurring_interval_count"])
+    currency = price["currency"]
+    payment_behavior = values.get("payment_behavior") or "allow_incomplete"
+    collection_method = values.get("collection_method") or "charge_automatically"
+    days_until_due = values.get("days_until_due")
+    if collection_method == "send_invoice" and days_until_due is None:
+        days_until_due = 30
+    if collection_method == "charge_automatically" and days_until_due is not None:
+        raise InvalidRequest(
+            "days_until_due is only used with collection_method=send_invoice.",
+            param="days_until_due",
+        )
+    if values.get("default_payment_method"):
+        check_attached(
+            uow, values["default_payment_method"], customer["id"], "default_payment_method"
+        )
+    default_tax_rates = [
+        get_active_tax_rate(uow, rate, param="default_tax_rates")["id"]
+        for rate in values.get("default_tax_rates") or []
+    ]
+    backdate = values.get("backdate_start_date")
+    if backdate is not None and int(backdate) > to_unix(at):
+        raise InvalidRequest(
+            "backdate_start_date must be in the past.", param="backdate_start_date"
+        )
+    start = from_unix(int(backdate)) if backdate is not None else at
+    trial_end = _trial_end(values, items, at)
+    anchor_ts = _anchor(values, at, start, trial_end)
+    anchor = from_unix(anchor_ts)
+    subscription_id = new_id("sub")
+    sub_start = start
+    if trial_end is not None:
+        period_start, period_end = start, from_unix(trial_end)
+    elif anchor > start:
+        period_start, period_end = start, anchor
+    else:
+        index = period_index_at(anchor, interval, count, at)
+        period_start = add_intervals(anchor, interval, count, index)
+        period_end = add_intervals(anchor, interval, count, index + 1)
+    cancel_at = values.get("cancel_at")
+    if values.get("cancel_at_period_end"):
+        cancel_at = to_unix(period_end)
+    if cancel_at is not None and int(cancel_at) <= to_unix(at):
+        raise InvalidRequest("cancel_at must be in the future.", param="cancel_at")
+    row: dict[str, Any] = {
+        "id": subscription_id,
+        "created": to_unix(at),
+        "customer": customer["id"],
+        # Never committed: the request sets the real status once the first invoice is
+        # collected, so payment outcomes on the way do not emit updates of a half-made row.
+        "status": CREATING,
+        "currency": currency,
+        "interval": interval,
+        "interval_count": count,
+        "collection_method": collection_method,
+        "days_until_due": days_until_due,
+        "default_payment_method": values.get("default_payment_method"),
+        "default_tax_rates": default_tax_rates,
+        "description": values.get("description"),
+        "billing_cycle_anchor": anchor_ts,
+        "start_date": to_unix(sub_start),
+        "current_period_start": to_unix(period_start),
+        "current_period_end": to_unix(period_end),
+        "trial_start": to_unix(at) if trial_end is not None else None,
+        "trial_end": trial_end,
+        "trial_settings": values.get("trial_settings"),
+        "cancel_at": None if cancel_at is None else int(cancel_at),
+        "cancel_at_period_end": bool(values.get("cancel_at_period_end")),
+        "canceled_at": to_unix(at) if cancel_at is not None else None,
+        "ended_at": None,
+        "cancellation_details": None,
+        "pause_collection": None,
+        "discounts": [],
+        "latest_invoice": None,
+        "invoice_timing": "start",
+        "notices": {},
+        "test_clock": customer["test_clock"],
+        "metadata": dict(values.get("metadata") or {}),
+        "next_action_at": None,
+    }
+    subscription = _subscriptions(uow).insert(row)
+    _insert_items(uow, subscription_id, items, at)
+    requested = list(values.get("discounts") or [])
+    if values.get("coupon"):
+        requested.append({"coupon": values["coupon"]})
+    if values.get("promotion_code"):
+        requested.append({"promotion_code": values["promotion_code"]})
+    if requested:
+        first_amount = sum(
+            int(item["price"]["unit_amount_decimal"] or 0) * item["quantity"] for item in items
+        )
+        discounts = redeem_discounts(uow, requested, customer, first_amount, currency, at)
+        subscription = _subscriptions(uow).update(subscription_id, {"discounts": discounts})
+    lines = _first_lines(
+        uow, subscription, values, start, anchor, period_start, period_end, trial_end
+    )
+    invoice = advance.subscription_invoice(
+        uow,
+        subscription,
+        lines,
+        at,
+        billing_reason="subscription_create",
+        period_start=period_start,
+        period_end=period_end,
+        cycle=False,
+        finalizes_at=None,
+    )
+    attempt = payment_behavior != "default_incomplete"
+    invoice = invoice_service.finalize_invoice(uow, invoice["id"], at, attempt=attempt)
+    if invoice["status"] == "paid" or collection_method == "send_invoice":
+        status = "trialing" if trial_end is not None else "active"
+    else:
+        if payment_behavior == "error_if_incomplete":
+            charge = uow.repository(ChargeRepository).latest_for(invoice["id"]) or {}
+            # Raising rolls back the whole request: nothing was created.
+            raise CardDeclined(
+                charge.get("failure_message") or "Your card was declined.",
+                code=charge.get("failure_code") or "card_declined",
+                decline_code=charge.get("decline_code"),
+            )
+        status = "incomplete"
+    subscription = _subscriptions(uow).update(subscription_id, {"status": status})
+    record_event(
+        uow,
+        "customer.subscription.created",
+        "subscription",
+        subscription_view(uow, subscription),
+        at,
+    )
+    return advance.schedule(uow, subscription_id)
+
+
+def _first_lines(
+    uow: UnitOfWork,
+    subscription: Record,
+    values: Mapping[str, Any],
+    start: datetime,
+    anchor: datetime,
+    period_start: datetime,
+    period_end: datetime,
+    trial_end: int | None,
+) -> list[Any]:
+    """The first invoice's lines: a free trial, a partial period, or whole periods."""
+    interval: Interval = subscription["interval"]
+    count = int(subscription["interval_count"])
+    if trial_end is not None:
+        return advance.item_lines(uow, subscription, period_start, period_end, trial=True)
+    if anchor > start:
+        # A partial period before the anchor, prorated against the full interval that
+        # would end at the anchor — or, when backdated, that would start at the backdate.
+        if values.get("proration_behavior") == "none":
+            return advance.item_lines(uow, subscription, start, anchor, factor=Fraction(0))
+        if values.get("backdate_start_date") is not None:
+            full = add_intervals(start, interval, count, 1) - start
+        else:
+            full = anchor - add_intervals(anchor, interval, count, -1)
+        factor = Fraction(int((anchor - start).total_seconds()), int(full.total_seconds()))
+        if factor >= 1:
+            return advance.item_lines(uow, subscription, start, anchor)
+        return advance.item_lines(uow, subscription, start, anchor, factor=factor)
+    if start < period_start:
+        # Backdated without an anchor: every whole period from the start up to now's.
+        lines = []
+        boundary = start
+        while boundary < period_end:
+            nxt = add_intervals(
+                start, interval, count, period_index_at(start, interval, count, boundary) + 1
+            )
+            lines += advance.item_lines(uow, subscription, boundary, nxt)
+            boundary = nxt
+        return lines
+    return advance.item_lines(uow, subscription, period_start, period_end)
+
+
+# --- read -------------------------------------------------------------------------------
+
+
+def retrieve_subscription(
+    uow: UnitOfWork, subscription_id: str, *, param: str | None = None
+) -> Record:
+    """One subscription of this tenant."""
+    return _subscriptions(uow).get(subscription_id, param=param)
+
+
+def list_subscriptions(
+    uow: UnitOfWork,
+    request: PageRequest,
+    *,
+    customer: str | None = None,
+    price: str | None = None,
+    status: str | None = None,
+    test_clock: str | None = None,
+    created: CreatedFilter | None = None,
+) -> Page:
+    """A page of subscriptions, newest first."""
+    return _subscriptions(uow).list_subscriptions(
+        request,
+        customer=customer,
+        price=price,
+        status=status,
+        test_clock=test_clock,
+        created=created,
+    )
+
+
+# --- change -----------------------------------------------------------------------------
+
+
+def _live(uow: UnitOfWork, subscription_id: str) -> Record:
+    subscription = _subscriptions(uow).get(subscription_id, for_update=True)
+    if subscription["status"] in ("canceled", "incomplete_expired"):
+        raise InvalidRequest(
+            "A canceled subscription can only update its cancellation_details and metadata.",
+            code="resource_missing",
+        )
+    return subscription
+
+
+def _customer_time(uow: UnitOfWork, subscription: Record, now: datetime) -> datetime:
+    customer = get_live_customer(uow, subscription["customer"], param=None)
+    return billing_time(uow, customer, now)
+
+
+def update_subscription(
+    uow: UnitOfWork, subscription_id: str, changes: Mapping[str, Any], now: datetime
+) -> Record:
+    """Change what does not need proration: metadata, cancellation, collection, defaults."""
+    subscription = _subscriptions(uow).get(subscription_id, for_update=True)
+    at = _customer_time(uow, subscription, now)
+    ended = subscription["status"] in ("canceled", "incomplete_expired")
+    allowed_when_ended = {"metadata", "cancellation_details"}
+    if ended and set(changes) - allowed_when_ended:
+        raise InvalidRequest(
+            "A canceled subscription can only update its cancellation_details and metadata.",
+            param=sorted(set(changes) - allowed_when_ended)[0],
+        )
+    values: dict[str, Any] = {}
+    for name in ("metadata", "description", "cancellation_details", "default_tax_rates"):
+        if name in changes:
+            values[name] = changes[name]
+    if changes.get("default_payment_method"):
+        check_attached(
+            uow,
+            changes["default_payment_method"],
+            subscription["customer"],
+            "default_payment_method",
+        )
+    if "default_payment_method" in changes:
+        values["default_payment_method"] = changes["default_payment_method"]
+    if "collection_method" in changes:
+        values["collection_method"] = changes["collection_method"]
+        if changes["collection_method"] == "send_invoice":
+            values["days_until_due"] = (
+                changes.get("days_until_due") or subscription["days_until_due"] or 30
+            )
+        else:
+            values["days_until_due"] = None
+    elif "days_until_due" in changes:
+        values["days_until_due"] = changes["days_until_due"]
+    if "cancel_at_period_end" in changes:
+        if changes["cancel_at_period_end"]:
+            values.update(
+                cancel_at_period_end=True,
+                cancel_at=subscription["current_period_end"],
+                canceled_at=to_unix(at),
+            )
+        else:
+            values.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+    if "cancel_at" in changes:
+        cancel_at = changes["cancel_at"]
+        if cancel_at is not None and int(cancel_at) <= to_unix(at):
+            raise InvalidRequest("cancel_at must be in the future.", param="cancel_at")
+        values.update(
+            cancel_at=cancel_at,
+            cancel_at_period_end=cancel_at is not None
+            and int(cancel_at) == subscription["current_period_end"],
+            canceled_at=None if cancel_at is None else to_unix(at),
+        )
+    if "pause_collection" in changes:
+        pause = changes["pause_collection"]
+        resumes_at = None if pause is None else pause.get("resumes_at")
+        if resumes_at is not None and int(resumes_at) <= to_unix(at):
+            raise InvalidRequest(
+                "resumes_at must be in the future.", param="pause_collection[resumes_at]"
+            )
+        values["pause_collection"] = pause
+    if (
+        "trial_end" in changes
+        and changes["trial_end"] == "now"
+        and subscription["status"] == "trialing"
+    ):
+        values["trial_end"] = to_unix(at)
+    subscription = update_subscription_record(uow, subscription, values, at)
+    if not ended:
+        advance.advance_subscription(uow, subscription_id, at)
+    return _subscriptions(uow).get(subscription_id)
+
+
+def cancel_subscription(
+    uow: UnitOfWork,
+    subscription_id: str,
+    now: datetime,
+    *,
+    invoice_now: bool = False,
+    prorate: bool = False,
+    cancellation_details: Mapping[str, Any] | None = None,
+) -> Record:
+    """`DELETE /v1/subscriptions/{id}`: end now; optionally credit unused time and invoice."""
+    subscription = _live(uow, subscription_id)
+    at = _customer_time(uow, subscription, now)
+    if prorate and subscription["status"] in ("active", "past_due", "unpaid"):
+        _credit_unused_time(uow, subscription, at)
+    if cancellation_details:
+        details = dict(subscription["cancellation_details"] or {}, **cancellation_details)
+        subscription = _subscriptions(uow).update(
+            subscription_id, {"cancellation_details": details}
+        )
+    pending = uow.repository(InvoiceItemRepository).pending_for(
+        subscription["customer"], subscription_id
+    )
+    if invoice_now and pending:
+        # A final invoice for what is still pending (prorations, the credit above); with
+        # nothing pending there is nothing to invoice, as at Stripe.
+        invoice = advance.subscription_invoice(
+            uow,
+            subscription,
+            [],
+            at,
+            billing_reason="subscription_update",
+            period_start=at,
+            period_end=at,
+            cycle=False,
+            finalizes_at=None,
+        )
+        invoice_service.finalize_invoice(uow, invoice["id"], at)
+        subscription = _subscriptions(uow).get(subscription_id)
+    return advance.end_subscription(uow, subscription, at, reason="cancellation_requested")
+
+
+def _credit_unused_time(uow: UnitOfWork, subscription: Record, at: datetime) -> None:
+    """A pending credit for the rest of the paid period (swept into the next invoice)."""
+    start = from_unix(subscription["current_period_start"])
+    end = from_unix(subscription["current_period_end"])
+    if not start <= at < end:
+        return
+    factor = Fraction(int((end - at).total_seconds()), int((end - start).total_seconds()))
+    for line in advance.item_lines(uow, subscription, at, end, factor=factor):
+        uow.repository(InvoiceItemRepository).insert(
+            {
+                "id": new_id("ii"),
+                "created": to_unix(at),
+                "customer": subscription["customer"],
+                "invoice": None,
+                "subscription": subscription["id"],
+                "subscription_item": line.subscription_item_id,
+                "price": line.price_id,
+                "product": line.product_id,
+                "quantity": line.quantity or 1,
+                "unit_amount_decimal": None,
+                "amount": -line.amount,
+                "currency": subscription["currency"],
+                "description": line.description.replace("Remaining time", "Unused time", 1),
+                "period_start": to_unix(at),
+                "period_end": to_unix(end),
+                "proration": True,
+                "discountable": False,
+                "tax_rates": [rate.id for rate in line.tax_rates],
+                "test_clock": subscription["test_clock"],
+                "metadata": {},
+            }
+        )
+
+
+def pause_subscription(uow: UnitOfWork, subscription_id: str, now: datetime) -> Record:
+    """Status `paused`: no new periods, no invoices, until resumed."""
+    subscription = _live(uow, subscription_id)
+    if subscription["status"] not in ("active", "trialing", "past_due", "unpaid"):
+        raise InvalidRequest(f"A {subscription['status']} subscription cannot be paused.")
+    at = _customer_time(uow, subscription, now)
+    update_subscription_record(
+        uow, subscription, {"status": "paused"}, at, event="customer.subscription.paused"
+    )
+    return advance.schedule(uow, subscription_id)
+
+
+def resume_subscription(
+    uow: UnitOfWork, subscription_id: str, now: datetime, *, billing_cycle_anchor: str = "now"
+) -> Record:
+    """Resume a paused subscription: a new period starts now (or the cycle goes on)."""
+    subscription = _live(uow, subscription_id)
+    if subscription["status"] != "paused":
+        raise InvalidRequest("Only a paused subscription can be resumed.")
+    at = _customer_time(uow, subscription, now)
+    values: dict[str, Any] = {"status": "active"}
+    if billing_cycle_anchor == "now":
+        end = add_intervals(at, subscription["interval"], int(subscription["interval_count"]), 1)
+        values.update(
+            billing_cycle_anchor=to_unix(at),
+            current_period_start=to_unix(at),
+            current_period_end=to_unix(end),
+        )
+    subscription = update_subscription_record(
+        uow, subscription, values, at, event="customer.subscription.resumed"
+    )
+    if billing_cycle_anchor == "now":
+        invoice = advance.subscription_invoice(
+            uow,
+            subscription,
+            advance.item_lines(
+                uow, subscription, at, from_unix(subscription["current_period_end"])
+            ),
+            at,
+            billing_reason="subscription_update",
+            period_start=at,
+            period_end=from_unix(subscription["current_period_end"]),
+            cycle=False,
+            finalizes_at=None,
+        )
+        invoice_service.finalize_invoice(uow, invoice["id"], at)
+    else:
+        # The cycle goes on: periods missed while paused are skipped, not billed.
+        anchor = from_unix(subscription["billing_cycle_anchor"])
+        interval: Interval = subscription["interval"]
+        count = int(subscription["interval_count"])
+        index = period_index_at(anchor, interval, count, at)
+        _subscriptions(uow).update(
+            subscription_id,
+            {
+                "current_period_start": to_unix(add_intervals(anchor, interval, count, index)),
+                "current_period_end": to_unix(add_intervals(anchor, interval, count, index + 1)),
+            },
+        )
+    return advance.schedule(uow, subscription_id)

@@ -1,0 +1,364 @@
+"""Subscriptions, items, invoices, lines, pending invoice items, charges, events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
+
+from recur.storage.repositories.base import (
+    CreatedFilter,
+    ObjectRepository,
+    Page,
+    PageRequest,
+    Record,
+)
+from recur.storage.tables import (
+    charges,
+    customers,
+    events,
+    invoice_items,
+    invoice_lines,
+    invoices,
+    subscription_items,
+    subscriptions,
+)
+
+if TYPE_CHECKING:
+    from recur.storage.uow import UnitOfWork
+
+ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
+class SubscriptionRepository(ObjectRepository):
+    """Subscriptions of one tenant."""
+
+    table = subscriptions
+    kind = "subscription"
+
+    def list_subscriptions(
+        self,
+        request: PageRequest,
+        *,
+        customer: str | None = None,
+        price: str | None = None,
+        status: str | None = None,
+        test_clock: str | None = None,
+        created: CreatedFilter | None = None,
+    ) -> Page:
+        """A page of subscriptions; without `status`, canceled ones are left out (Stripe)."""
+        c = subscriptions.c
+        conditions: list[ColumnElement[bool]] = []
+        if customer is not None:
+            conditions.append(c.customer == customer)
+        if test_clock is not None:
+            conditions.append(c.test_clock == test_clock)
+        if status is None:
+            conditions.append(c.status.not_in(ENDED_STATUSES))
+        elif status == "ended":
+            conditions.append(c.status.in_(ENDED_STATUSES))
+        elif status != "all":
+            conditions.append(c.status == status)
+        if price is not None:
+            items = subscription_items.c
+            conditions.append(
+                c.id.in_(
+                    select(items.subscription).where(
+                        items.price == price,
+                        items.deleted.is_(False),
+                        items.account_id == self.scope.account_id,
+                    )
+                )
+            )
+        return self.page(request, *conditions, created=created)
+
+    def ids_on_clock(self, test_clock: str) -> list[str]:
+        """Subscriptions of this tenant attached (through their customer) to a test clock."""
+        c = subscriptions.c
+        query = select(c.id).where(*self._in_scope(), c.test_clock == test_clock)
+        return list(self.connection.execute(query.order_by(c.pk)).scalars())
+
+    def due_on_clock(self, test_clock: str, until: int) -> list[str]:
+        """Subscriptions on a clock with something due at or before `until`."""
+        c = subscriptions.c
+        query = select(c.id).where(
+            *self._in_scope(),
+            c.test_clock == test_clock,
+            c.next_action_at.is_not(None),
+            c.next_action_at <= until,
+        )
+        return list(self.connection.execute(query.order_by(c.next_action_at, c.pk)).scalars())
+
+    def earliest_action_on_clock(self, test_clock: str) -> int | None:
+        """The earliest `next_action_at` among a clock's subscriptions."""
+        c = subscriptions.c
+        query = select(c.next_action_at).where(
+            *self._in_scope(), c.test_clock == test_clock, c.next_action_at.is_not(None)
+        )
+        return self.connection.execute(
+            query.order_by(c.next_action_at).limit(1)
+        ).scalar_one_or_none()
+
+
+class DueWork:
+    """Unscoped: finds the work of every tenant that real time has made due."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.connection = uow.connection
+
+    def claim_due_subscriptions(self, now: int, limit: int) -> list[Record]:
+        """Due subscriptions not on a test clock, locked for this worker.
+
+        On PostgreSQL `FOR UPDATE SKIP LOCKED` lets many workers take disjoint batches
+        without coordination; SQLite has one writer at a time, which serializes them.
+        """
+        c = subscriptions.c
+        query = (
+            select(c.account_id, c.livemode, c.id)
+            .where(c.next_action_at.is_not(None), c.next_action_at <= now, c.test_clock.is_(None))
+            .order_by(c.next_action_at)
+            .limit(limit)
+        )
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).mappings())
+
+
+class SubscriptionItemRepository(ObjectRepository):
+    """The items of subscriptions."""
+
+    table = subscription_items
+    kind = "subscription_item"
+
+    def items_of(self, subscription_id: str) -> list[Record]:
+        """A subscription's current items, in the order they were added."""
+        c = subscription_items.c
+        query = select(subscription_items).where(
+            *self._in_scope(), c.subscription == subscription_id, c.deleted.is_(False)
+        )
+        return list(self.connection.execute(query.order_by(c.pk)).mappings())
+
+    def list_items(self, request: PageRequest, subscription_id: str) -> Page:
+        """A page of a subscription's items."""
+        c = subscription_items.c
+        return self.page(request, c.subscription == subscription_id, c.deleted.is_(False))
+
+
+class InvoiceRepository(ObjectRepository):
+    """Invoices of one tenant."""
+
+    table = invoices
+    kind = "invoice"
+
+    def list_invoices(
+        self,
+        request: PageRequest,
+        *,
+        customer: str | None = None,
+        subscription: str | None = None,
+        status: str | None = None,
+        collection_method: str | None = None,
+        created: CreatedFilter | None = None,
+    ) -> Page:
+        """A page of invoices, optionally filtered."""
+        c = invoices.c
+        conditions: list[ColumnElement[bool]] = []
+        if customer is not None:
+            conditions.append(c.customer == customer)
+        if subscription is not None:
+            conditions.append(c.subscription == subscription)
+        if status is not None:
+            conditions.append(c.status == status)
+        if collection_method is not None:
+            conditions.append(c.collection_method == collection_method)
+        return self.page(request, *conditions, created=created)
+
+    def open_or_draft_of(self, subscription_id: str) -> list[Record]:
+        """A subscription's invoices that time can still move (drafts and open ones)."""
+        c = invoices.c
+        query = select(invoices).where(
+            *self._in_scope(),
+            c.subscription == subscription_id,
+            c.status.in_(("draft", "open")),
+        )
+        return list(self.connection.execute(query.order_by(c.pk)).mappings())
+
+    def cycle_invoice(self, subscription_id: str, period_start: int) -> Record | None:
+        """The cycle invoice of a subscription for the period starting then, if any."""
+        c = invoices.c
+        query = select(invoices).where(
+            *self._in_scope(),
+            c.subscription == subscription_id,
+            c.cycle_period_start == period_start,
+        )
+        return self.connection.execute(query).mappings().first()
+
+    def take_invoice_number(self, customer_id: str) -> str:
+        """Assign the customer's next invoice number (`PREFIX-0001`), gaplessly.
+
+        The customer row is updated in the finalizing transaction, so two finalizations
+        serialize on it and a rolled-back one gives its number back.
+        """
+        c = customers.c
+        where = [c.id == customer_id, c.account_id == self.scope.account_id]
+        row = self.connection.execute(
+            update(customers)
+            .where(*where)
+            .values(next_invoice_sequence=c.next_invoice_sequence + 1)
+            .returning(c.invoice_prefix, c.next_invoice_sequence)
+        ).one()
+        return f"{row.invoice_prefix}-{row.next_invoice_sequence - 1:04d}"
+
+
+class InvoiceLineRepository(ObjectRepository):
+    """Lines of invoices."""
+
+    table = invoice_lines
+    kind = "invoice line item"
+
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert the lines of one invoice in one statement."""
+        if rows:
+            scope = {"account_id": self.scope.account_id, "livemode": self.scope.livemode}
+            self.connection.execute(insert(invoice_lines), [dict(r, **scope) for r in rows])
+
+    def lines_of(self, invoice_id: str) -> list[Record]:
+        """An invoice's lines in invoice order."""
+        c = invoice_lines.c
+        query = select(invoice_lines).where(*self._in_scope(), c.invoice == invoice_id)
+        return list(self.connection.execute(query.order_by(c.position, c.pk)).mappings())
+
+    def delete_lines_of(self, invoice_id: str) -> None:
+        """Remove an invoice's lines (a draft being recomputed or deleted)."""
+        c = invoice_lines.c
+        self.connection.execute(
+            delete(invoice_lines).where(*self._in_scope(), c.invoice == invoice_id)
+        )
+
+    def page_of(self, invoice_id: str, request: PageRequest) -> Page:
+        """A page of an invoice's lines (oldest first is Stripe's order for lines)."""
+        c = invoice_lines.c
+        return self.page(request, c.invoice == invoice_id)
+
+
+class InvoiceItemRepository(ObjectRepository):
+    """Invoice items: pending (no invoice yet) or on an invoice."""
+
+    table = invoice_items
+    kind = "invoiceitem"
+
+    def pending_for(self, customer_id: str, subscription_id: str | None) -> list[Record]:
+        """Pending items a new invoice of this customer (and subscription) sweeps in.
+
+        A subscription invoice takes the customer's pending items that belong to that
+        subscription or to none; a manual invoice takes those that belong to none.
+        """
+        c = invoice_items.c
+        belongs: ColumnElement[bool] = c.subscription.is_(None)
+        if subscription_id is not None:
+            belongs = or_(c.subscription.is_(None), c.subscription == subscription_id)
+        query = select(invoice_items).where(
+            *self._in_scope(), c.customer == customer_id, c.invoice.is_(None), belongs
+        )
+        return list(self.connection.execute(query.order_by(c.pk)).mappings())
+
+    def attach(self, item_ids: Sequence[str], invoice_id: str) -> None:
+        """Mark pending items as invoiced."""
+        if item_ids:
+            c = invoice_items.c
+            self.connection.execute(
+                update(invoice_items)
+                .where(*self._in_scope(), c.id.in_(list(item_ids)))
+                .values(invoice=invoice_id)
+            )
+
+    def detach_from(self, invoice_id: str) -> None:
+        """Return a deleted draft's items to pending."""
+        c = invoice_items.c
+        self.connection.execute(
+            update(invoice_items)
+            .where(*self._in_scope(), c.invoice == invoice_id)
+            .values(invoice=None)
+        )
+
+    def list_items(
+        self,
+        request: PageRequest,
+        *,
+        customer: str | None = None,
+        invoice: str | None = None,
+        pending: bool | None = None,
+        created: CreatedFilter | None = None,
+    ) -> Page:
+        """A page of invoice items, optionally filtered."""
+        c = invoice_items.c
+        conditions: list[ColumnElement[bool]] = []
+        if customer is not None:
+            conditions.append(c.customer == customer)
+        if invoice is not None:
+            conditions.append(c.invoice == invoice)
+        if pending is not None:
+            conditions.append(c.invoice.is_(None) if pending else c.invoice.is_not(None))
+        return self.page(request, *conditions, created=created)
+
+
+class ChargeRepository(ObjectRepository):
+    """Charges made on payment methods."""
+
+    table = charges
+    kind = "charge"
+
+    def succeeded_for(self, invoice_id: str) -> Record | None:
+        """The successful charge of an invoice, if any (there is at most one)."""
+        c = charges.c
+        query = select(charges).where(
+            *self._in_scope(), c.invoice == invoice_id, c.status == "succeeded"
+        )
+        return self.connection.execute(query).mappings().first()
+
+    def latest_for(self, invoice_id: str) -> Record | None:
+        """The most recent charge attempted for an invoice."""
+        c = charges.c
+        query = select(charges).where(*self._in_scope(), c.invoice == invoice_id)
+        return self.connection.execute(query.order_by(c.pk.desc()).limit(1)).mappings().first()
+
+    def count_for(self, invoice_id: str) -> int:
+        """How many charges were attempted for an invoice."""
+        return self.count(charges.c.invoice == invoice_id)
+
+
+class EventRepository(ObjectRepository):
+    """Events: one per state change, kept 30 days."""
+
+    table = events
+    kind = "event"
+
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert events in one statement."""
+        if rows:
+            scope = {"account_id": self.scope.account_id, "livemode": self.scope.livemode}
+            self.connection.execute(insert(events), [dict(r, **scope) for r in rows])
+
+    def list_events(
+        self,
+        request: PageRequest,
+        *,
+        types: Sequence[str] | None = None,
+        created: CreatedFilter | None = None,
+    ) -> Page:
+        """A page of events; `types` entries may end in `.*` (a prefix)."""
+        c = events.c
+        conditions: list[ColumnElement[bool]] = []
+        if types:
+            matches = [c.type.startswith(t[:-1]) if t.endswith("*") else c.type == t for t in types]
+            conditions.append(or_(*matches))
+        return self.page(request, *conditions, created=created)
+
+
+def purge_events_before(uow: UnitOfWork, cutoff: datetime) -> int:
+    """Delete every tenant's events written before `cutoff` (wall clock); returns how many."""
+    result = uow.connection.execute(delete(events).where(events.c.recorded_at < cutoff))
+    return int(result.rowcount or 0)

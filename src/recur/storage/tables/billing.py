@@ -1,0 +1,211 @@
+"""Subscriptions, their items, invoices, invoice lines, pending invoice items, charges.
+
+The invariants money depends on are constraints here, not only code:
+- one `subscription_cycle` invoice per (subscription, period start): `cycle_period_start`
+  is set only on cycle invoices, and NULLs never collide;
+- invoice numbers unique per account and mode (assigned at finalization only);
+- at most one successful charge per invoice (a partial unique index).
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+
+from recur.storage.tables.base import ID_LENGTH, Json, object_table
+
+subscriptions = object_table(
+    "subscriptions",
+    Column("customer", String(ID_LENGTH), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("interval_count", Integer, nullable=False),
+    Column("collection_method", String(24), nullable=False),
+    Column("days_until_due", Integer, nullable=True),
+    Column("default_payment_method", String(ID_LENGTH), nullable=True),
+    Column("default_tax_rates", Json, nullable=False, default=list),
+    Column("description", Text, nullable=True),
+    Column("billing_cycle_anchor", BigInteger, nullable=False),
+    Column("start_date", BigInteger, nullable=False),
+    Column("current_period_start", BigInteger, nullable=False),
+    Column("current_period_end", BigInteger, nullable=False),
+    Column("trial_start", BigInteger, nullable=True),
+    Column("trial_end", BigInteger, nullable=True),
+    Column("trial_settings", Json, nullable=True),
+    Column("cancel_at", BigInteger, nullable=True),
+    Column("cancel_at_period_end", Boolean, nullable=False, default=False),
+    Column("canceled_at", BigInteger, nullable=True),
+    Column("ended_at", BigInteger, nullable=True),
+    Column("cancellation_details", Json, nullable=True),
+    Column("pause_collection", Json, nullable=True),
+    # [{id: di_…, coupon, promotion_code, start, end}]
+    Column("discounts", Json, nullable=False, default=list),
+    Column("latest_invoice", String(ID_LENGTH), nullable=True),
+    # Recur extension for the ERP case: "start" (default) | "end" (in arrears) | "before".
+    Column("invoice_timing", String(8), nullable=False, default="start"),
+    Column("invoice_days_before", Integer, nullable=True),
+    # Notices already emitted for the current trial/period, so catching up sends each once.
+    Column("notices", Json, nullable=False, default=dict),
+    Column("test_clock", String(ID_LENGTH), nullable=True),
+    Column("metadata", Json, nullable=False, default=dict),
+    # The earliest moment something must happen; NULL once nothing will (ended).
+    Column("next_action_at", BigInteger, nullable=True),
+    Index("ix_subscriptions_due", "next_action_at"),
+    Index("ix_subscriptions_customer", "account_id", "livemode", "customer"),
+    Index("ix_subscriptions_test_clock", "test_clock"),
+)
+
+subscription_items = object_table(
+    "subscription_items",
+    Column("subscription", String(ID_LENGTH), nullable=False),
+    Column("price", String(ID_LENGTH), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("tax_rates", Json, nullable=False, default=list),
+    Column("discounts", Json, nullable=False, default=list),
+    Column("metadata", Json, nullable=False, default=dict),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Index("ix_subscription_items_subscription", "subscription"),
+)
+
+invoices = object_table(
+    "invoices",
+    Column("customer", String(ID_LENGTH), nullable=False),
+    Column("subscription", String(ID_LENGTH), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("number", String(64), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("billing_reason", String(32), nullable=False),
+    Column("collection_method", String(24), nullable=False),
+    Column("auto_advance", Boolean, nullable=False),
+    Column("automatically_finalizes_at", BigInteger, nullable=True),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("cycle_period_start", BigInteger, nullable=True),
+    Column("subtotal", BigInteger, nullable=False, default=0),
+    Column("subtotal_excluding_tax", BigInteger, nullable=False, default=0),
+    Column("total_discount_amounts", Json, nullable=False, default=list),
+    Column("total_taxes", Json, nullable=False, default=list),
+    Column("total_excluding_tax", BigInteger, nullable=False, default=0),
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("starting_balance", BigInteger, nullable=False, default=0),
+    Column("ending_balance", BigInteger, nullable=True),
+    Column("amount_due", BigInteger, nullable=False, default=0),
+    Column("amount_paid", BigInteger, nullable=False, default=0),
+    Column("amount_remaining", BigInteger, nullable=False, default=0),
+    Column("attempt_count", Integer, nullable=False, default=0),
+    Column("attempted", Boolean, nullable=False, default=False),
+    Column("next_payment_attempt", BigInteger, nullable=True),
+    Column("due_date", BigInteger, nullable=True),
+    Column("default_payment_method", String(ID_LENGTH), nullable=True),
+    Column("discounts", Json, nullable=False, default=list),
+    Column("description", Text, nullable=True),
+    Column("footer", Text, nullable=True),
+    Column("paid_out_of_band", Boolean, nullable=False, default=False),
+    # {finalized_at, paid_at, voided_at, marked_uncollectible_at}
+    Column("status_transitions", Json, nullable=False, default=dict),
+    Column("last_finalization_error", Json, nullable=True),
+    Column("test_clock", String(ID_LENGTH), nullable=True),
+    Column("metadata", Json, nullable=False, default=dict),
+    UniqueConstraint("account_id", "livemode", "subscription", "cycle_period_start"),
+    UniqueConstraint("account_id", "livemode", "number"),
+    Index("ix_invoices_customer", "account_id", "livemode", "customer"),
+    Index("ix_invoices_subscription", "subscription"),
+)
+
+invoice_lines = object_table(
+    "invoice_lines",
+    Column("invoice", String(ID_LENGTH), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # subscription | invoiceitem
+    Column("subscription", String(ID_LENGTH), nullable=True),
+    Column("subscription_item", String(ID_LENGTH), nullable=True),
+    Column("invoice_item", String(ID_LENGTH), nullable=True),
+    Column("price", String(ID_LENGTH), nullable=True),
+    Column("product", String(ID_LENGTH), nullable=True),
+    Column("quantity", BigInteger, nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("amount_excluding_tax", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("proration", Boolean, nullable=False, default=False),
+    Column("discountable", Boolean, nullable=False, default=True),
+    Column("discount_amounts", Json, nullable=False, default=list),
+    Column("tax_amounts", Json, nullable=False, default=list),
+    Column("tax_rates", Json, nullable=False, default=list),
+    Column("metadata", Json, nullable=False, default=dict),
+    Index("ix_invoice_lines_invoice", "invoice", "position"),
+)
+
+invoice_items = object_table(
+    "invoice_items",
+    Column("customer", String(ID_LENGTH), nullable=False),
+    Column("invoice", String(ID_LENGTH), nullable=True),  # NULL while pending
+    Column("subscription", String(ID_LENGTH), nullable=True),
+    Column("subscription_item", String(ID_LENGTH), nullable=True),
+    Column("price", String(ID_LENGTH), nullable=True),
+    Column("product", String(ID_LENGTH), nullable=True),
+    Column("quantity", BigInteger, nullable=False, default=1),
+    Column("unit_amount_decimal", String(40), nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("proration", Boolean, nullable=False, default=False),
+    Column("discountable", Boolean, nullable=False, default=True),
+    Column("tax_rates", Json, nullable=False, default=list),
+    Column("test_clock", String(ID_LENGTH), nullable=True),
+    Column("metadata", Json, nullable=False, default=dict),
+    Index("ix_invoice_items_pending", "account_id", "livemode", "customer", "invoice"),
+)
+
+charges = object_table(
+    "charges",
+    Column("invoice", String(ID_LENGTH), nullable=True),
+    Column("customer", String(ID_LENGTH), nullable=True),
+    Column("payment_method", String(ID_LENGTH), nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),  # succeeded | failed
+    Column("failure_code", String(64), nullable=True),
+    Column("decline_code", String(64), nullable=True),
+    Column("failure_message", Text, nullable=True),
+    Column("idempotency_key", String(255), nullable=False),
+    UniqueConstraint("account_id", "livemode", "idempotency_key"),
+    Index(
+        "uq_charges_one_success_per_invoice",
+        "invoice",
+        unique=True,
+        sqlite_where=text("status = 'succeeded'"),
+        postgresql_where=text("status = 'succeeded'"),
+    ),
+)
+
+events = object_table(
+    "events",
+    Column("type", String(80), nullable=False),
+    Column("api_version", String(40), nullable=True),
+    Column("object_id", String(ID_LENGTH), nullable=True),
+    # {object: <wire object>, previous_attributes?: {...}}
+    Column("data", Json, nullable=False),
+    Column("request_id", String(ID_LENGTH), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("pending_webhooks", Integer, nullable=False, default=0),
+    # Wall-clock time of writing, for the 30-day retention. `created` is billing time: for
+    # a customer on a test clock, the clock's frozen time, which may be years ago.
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_events_scope_type", "account_id", "livemode", "type"),
+    Index("ix_events_recorded_at", "recorded_at"),
+)
