@@ -77,8 +77,10 @@ def list_test_clocks(
 def latest_advance_target(uow: UnitOfWork, clock: Record) -> datetime:
     """How far one advance may move this clock.
 
-    Stripe caps an advance at two intervals of the clock's shortest subscription, or two
-    years without subscriptions; there are no subscriptions yet, so two years it is.
+    Stripe caps an advance at two intervals of the clock's shortest subscription (two
+    years without subscriptions). Recur caps every advance at two years: its engine
+    catches up any number of periods in order, exactly as the worker does after downtime,
+    and scenarios that prove it need long advances.
     """
     return from_unix(clock["frozen_time"]) + MAX_ADVANCE_WITHOUT_SUBSCRIPTIONS
 
@@ -105,8 +107,8 @@ def advance_test_clock(uow: UnitOfWork, clock_id: str, frozen_time: datetime) ->
     latest = latest_advance_target(uow, clock)
     if frozen_time > latest:
         raise InvalidRequest(
-            "Cannot advance a test clock by more than two years when it has no "
-            f"subscriptions: frozen_time must be at most {to_unix(latest)}.",
+            "Cannot advance a test clock by more than two years at once: "
+            f"frozen_time must be at most {to_unix(latest)}.",
             param="frozen_time",
         )
     return _repo(uow).update(
