@@ -37,6 +37,8 @@ class ApiError(Exception):
         self.decline_code = decline_code
         self.headers = headers or {}
         self.stored = stored
+        # Set when the pipeline committed this error's response with the request's writes.
+        self.already_stored = False
         self.extra = extra or {}
 
     def body(self, request_id: str | None = None) -> dict[str, Any]:

@@ -256,6 +256,7 @@ def _execute(
     on_success: Callable[[UnitOfWork, int, bytes], None] | None = None,
 ) -> tuple[int, bytes]:
     readonly = request.method == "GET"
+    kept_error: ApiError | None = None
     try:
         with services.uow_factory(key.scope, readonly=readonly) as uow:
             ctx = ApiContext(
@@ -267,17 +268,33 @@ def _execute(
                 raw=raw,
                 url_path=request.path,
             )
-            result = target.handler(ctx, params, **request.path_params)
-            if params.expand:
-                from recur.api.expand import apply_expand
+            try:
+                result = target.handler(ctx, params, **request.path_params)
+            except DomainError as error:
+                if not error.keeps_writes:
+                    raise
+                # The work before the error stands (a declined payment attempt is kept):
+                # commit it together with the error answer stored for idempotency.
+                kept = from_domain(error)
+                body = dumps(kept.body(request_id))
+                if on_success is not None:
+                    on_success(uow, kept.status, body)
+                kept_error = kept
+            else:
+                if params.expand:
+                    from recur.api.expand import apply_expand
 
-                apply_expand(ctx, result, params.expand)
-            body = dumps(result)
-            if on_success is not None:
-                on_success(uow, 200, body)
-        return 200, body
+                    apply_expand(ctx, result, params.expand)
+                body = dumps(result)
+                if on_success is not None:
+                    on_success(uow, 200, body)
     except DomainError as error:
         raise from_domain(error) from None
+    if kept_error is not None:
+        # Already stored with the writes: answering must neither store nor release it.
+        kept_error.already_stored = True
+        raise kept_error
+    return 200, body
 
 
 def _fingerprint(secret: str, request: IncomingRequest, raw: dict[str, Any]) -> str:
@@ -332,7 +349,8 @@ def _idempotent(
         return Response(status, body, {"Request-Id": request_id, "Idempotency-Key": idem_key})
     except ApiError as error:
         response = error_response(error, request_id)
-        _finish_failed(services, key, idem_key, error.stored, response, request_id)
+        if not error.already_stored:
+            _finish_failed(services, key, idem_key, error.stored, response, request_id)
         return response
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)

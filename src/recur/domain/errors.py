@@ -6,7 +6,13 @@ from typing import Self
 
 
 class DomainError(Exception):
-    """Base of every domain and service error."""
+    """Base of every domain and service error.
+
+    An error normally undoes the request's writes; one whose `keeps_writes` is true
+    reports a failure that already happened and must stay recorded (a declined charge).
+    """
+
+    keeps_writes = False
 
     def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
@@ -66,3 +72,9 @@ class Conflict(DomainError):
     ) -> None:
         super().__init__(message, code=code, param=param)
         self.retriable = retriable
+
+
+class PaymentFailed(CardDeclined):
+    """A payment attempt was made and declined: the attempt stays recorded (HTTP 402)."""
+
+    keeps_writes = True
