@@ -40,8 +40,21 @@ def render(kind: str, view: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def changed_attributes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    """The previous values of the top-level fields that differ (Stripe's previous_attributes)."""
-    return {key: value for key, value in before.items() if after.get(key) != value}
+    """Stripe's previous_attributes: the old values of what changed, nested objects diffed.
+
+    A key that did not exist before shows as null (`{"metadata": {"plan": null}}` when a
+    metadata key was added).
+    """
+    changes: dict[str, Any] = {}
+    for key in [*before.keys(), *(k for k in after if k not in before)]:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            changes[key] = changed_attributes(old, new)
+        else:
+            changes[key] = old
+    return changes
 
 
 def record_event(
