@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from recur.api.errors import invalid_param
 from recur.api.framework import ApiContext, Wire, route
 from recur.api.lists import created_filter, list_envelope, page_request
 from recur.api.params import ListParams, RetrieveParams
 from recur.services import events as service
 from recur.storage.repositories.base import Record
+
+MAX_TYPES = 20  # Stripe's limit on `types[]`
 
 
 class EventListParams(ListParams):
@@ -38,7 +41,11 @@ def retrieve(ctx: ApiContext, params: RetrieveParams, event: str) -> Wire:
 
 @route("GET", "/v1/events", EventListParams, summary="List events.", returns="list")
 def list_(ctx: ApiContext, params: EventListParams) -> Wire:
+    if params.type is not None and params.types is not None:
+        raise invalid_param("You may only specify one of these parameters: type, types.", "types")
     types = list(params.types or [])
+    if len(types) > MAX_TYPES:
+        raise invalid_param(f"Invalid types: at most {MAX_TYPES} event types.", "types")
     if params.type:
         types.append(params.type)
     page = service.list_events(

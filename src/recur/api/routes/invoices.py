@@ -1,17 +1,45 @@
-"""`/v1/invoices`: retrieve, list, lines, finalize, pay, void, mark_uncollectible."""
+"""`/v1/invoices`: create (manual), retrieve, update, delete, list, lines, finalize, pay,
+send, void, mark_uncollectible."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator
 
 from recur.api.expand import register_loader
 from recur.api.framework import ApiContext, Wire, route
 from recur.api.lists import created_filter, list_envelope, page_request
-from recur.api.params import Bool, ListParams, Params, RetrieveParams
+from recur.api.params import (
+    BlankIsNone,
+    Bool,
+    DeleteParams,
+    ListParams,
+    Metadata,
+    Nested,
+    NonNegInt,
+    OptStr,
+    Params,
+    RangeFilter,
+    RetrieveParams,
+    Timestamp,
+    given_values,
+    updated_metadata,
+)
+from recur.api.routes.tax_rates import tax_rate_object
 from recur.services import invoices as service
 from recur.services.events import register_renderer
-from recur.storage.repositories.base import Record
+from recur.storage.repositories.base import CreatedFilter, Record
+
+
+def _int_or_range(value: Any) -> Any:
+    # `due_date=<ts>` means exactly then, as `created` does.
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        exact = int(value)
+        return {"gte": exact, "lte": exact}
+    return value
+
 
 # Set once per process by `configure` (the composition root knows the public URL).
 _LINKS = {"public_url": "http://127.0.0.1:8000"}
@@ -29,6 +57,52 @@ class InvoiceListParams(ListParams):
     subscription: str | None = None
     status: Literal["draft", "open", "paid", "uncollectible", "void"] | None = None
     collection_method: Literal["charge_automatically", "send_invoice"] | None = None
+    due_date: Annotated[RangeFilter | None, BeforeValidator(_int_or_range)] = None
+
+
+class DiscountParams(Nested):
+    """One entry of `discounts[]`."""
+
+    coupon: str | None = None
+    promotion_code: str | None = None
+
+
+CollectionMethod = Literal["charge_automatically", "send_invoice"]
+
+
+class InvoiceCreateParams(Params):
+    """`POST /v1/invoices` (a manual invoice)."""
+
+    customer: str
+    auto_advance: Bool | None = None
+    automatically_finalizes_at: Timestamp | None = None
+    collection_method: CollectionMethod | None = None
+    currency: str | None = None
+    days_until_due: NonNegInt | None = None
+    default_payment_method: str | None = None
+    default_tax_rates: list[str] | None = None
+    description: str | None = None
+    discounts: list[DiscountParams] | None = None
+    due_date: Timestamp | None = None
+    footer: str | None = None
+    metadata: Metadata | None = None
+    pending_invoice_items_behavior: Literal["exclude", "include"] | None = None
+    subscription: str | None = None
+
+
+class InvoiceUpdateParams(Params):
+    """`POST /v1/invoices/{invoice}`: drafts, or a few fields of finalized invoices."""
+
+    auto_advance: Bool | None = None
+    collection_method: CollectionMethod | None = None
+    days_until_due: NonNegInt | None = None
+    default_payment_method: OptStr = None
+    default_tax_rates: Annotated[list[str] | None, BlankIsNone] = None
+    description: OptStr = None
+    discounts: Annotated[list[DiscountParams] | None, BlankIsNone] = None
+    due_date: Timestamp | None = None
+    footer: OptStr = None
+    metadata: Metadata | None = None
 
 
 class FinalizeParams(Params):
@@ -148,6 +222,10 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "customer": view["customer"],
         "default_payment_method": view["default_payment_method"],
         "description": view["description"],
+        "default_source": None,
+        "default_tax_rates": [
+            tax_rate_object(rate) for rate in view.get("default_tax_rate_records", [])
+        ],
         "discounts": view["discounts"],
         "due_date": view["due_date"],
         "effective_at": transitions.get("finalized_at"),
@@ -226,6 +304,57 @@ def retrieve(ctx: ApiContext, params: RetrieveParams, invoice: str) -> Wire:
     return render(ctx, service.retrieve_invoice(ctx.uow, invoice))
 
 
+@route("POST", "/v1/invoices", InvoiceCreateParams, summary="Create an invoice.", returns="invoice")
+def create(ctx: ApiContext, params: InvoiceCreateParams) -> Wire:
+    values = given_values(params)
+    values["metadata"] = params.metadata or {}
+    return render(ctx, service.create_manual_invoice(ctx.uow, values, ctx.now))
+
+
+@route(
+    "POST",
+    "/v1/invoices/{invoice}",
+    InvoiceUpdateParams,
+    summary="Update an invoice.",
+    returns="invoice",
+)
+def update(ctx: ApiContext, params: InvoiceUpdateParams, invoice: str) -> Wire:
+    values = given_values(params)
+    if params.given("metadata"):
+        current = service.retrieve_invoice(ctx.uow, invoice)
+        values["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
+    return render(ctx, service.update_invoice(ctx.uow, invoice, values, ctx.now))
+
+
+@route(
+    "DELETE",
+    "/v1/invoices/{invoice}",
+    DeleteParams,
+    summary="Delete a draft invoice.",
+    returns="deleted_invoice",
+)
+def delete(ctx: ApiContext, params: DeleteParams, invoice: str) -> Wire:
+    record = service.delete_invoice(ctx.uow, invoice, ctx.now)
+    return {"id": record["id"], "object": "invoice", "deleted": True}
+
+
+@route(
+    "POST",
+    "/v1/invoices/{invoice}/send",
+    RetrieveParams,
+    summary="Send an invoice (finalizing a draft).",
+    returns="invoice",
+)
+def send(ctx: ApiContext, params: RetrieveParams, invoice: str) -> Wire:
+    return render(ctx, service.send_invoice(ctx.uow, invoice, ctx.now))
+
+
+def _range(value: RangeFilter | None) -> CreatedFilter | None:
+    if value is None:
+        return None
+    return CreatedFilter(gt=value.gt, gte=value.gte, lt=value.lt, lte=value.lte)
+
+
 @route("GET", "/v1/invoices", InvoiceListParams, summary="List invoices.", returns="list")
 def list_(ctx: ApiContext, params: InvoiceListParams) -> Wire:
     page = service.list_invoices(
@@ -236,6 +365,7 @@ def list_(ctx: ApiContext, params: InvoiceListParams) -> Wire:
         status=params.status,
         collection_method=params.collection_method,
         created=created_filter(params),
+        due_date=_range(params.due_date),
     )
     return list_envelope("/v1/invoices", page, lambda record: render(ctx, record))
 
@@ -261,7 +391,14 @@ def lines(ctx: ApiContext, params: LinesParams, invoice: str) -> Wire:
 )
 def finalize(ctx: ApiContext, params: FinalizeParams, invoice: str) -> Wire:
     at = service.invoice_time(ctx.uow, invoice, ctx.now)
-    return render(ctx, service.finalize_invoice(ctx.uow, invoice, at))
+    current = service.retrieve_invoice(ctx.uow, invoice)
+    auto_advance = current["auto_advance"]
+    if params.auto_advance is not None and current["status"] == "draft":
+        auto_advance = params.auto_advance
+        service.set_auto_advance(ctx.uow, invoice, auto_advance)
+    # Stripe collects a finalized invoice only under automatic advancement; otherwise the
+    # merchant calls `pay` (or the customer pays a send_invoice invoice).
+    return render(ctx, service.finalize_invoice(ctx.uow, invoice, at, attempt=auto_advance))
 
 
 @route(
