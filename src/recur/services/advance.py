@@ -32,6 +32,7 @@ from recur.services.subscription_status import subscription_view, update_subscri
 from recur.storage.repositories.base import Record
 from recur.storage.repositories.billing import (
     DueWork,
+    InvoiceItemRepository,
     InvoiceRepository,
     SubscriptionItemRepository,
     SubscriptionRepository,
@@ -53,6 +54,7 @@ PRIORITY = (
     "trial_end",
     "resume_collection",
     "overdue",
+    "invoice_ahead",
     "renew",
 )
 
@@ -75,8 +77,6 @@ def due_actions(
 ) -> list[Action]:
     """Every action the subscription will need, earliest first (pure: no I/O)."""
     status = subscription["status"]
-    if status in ("canceled", "incomplete_expired"):
-        return []
     actions: list[Action] = []
     for invoice in open_invoices:
         if invoice["status"] == "draft" and invoice["auto_advance"]:
@@ -90,6 +90,10 @@ def due_actions(
             and status == "active"
         ):
             actions.append(Action("overdue", invoice["due_date"], invoice["id"]))
+    if status in ("canceled", "incomplete_expired"):
+        # An ended subscription bills nothing more, but a draft it left (a renewal created
+        # just before a cancellation) is still finalized when due, as Stripe does.
+        return sorted(actions, key=_sort_key)
     if status == "incomplete":
         actions.append(
             Action("expire_incomplete", subscription["created"] + settings.incomplete_expiry)
@@ -115,6 +119,14 @@ def due_actions(
         end = subscription["current_period_end"]
         if cancel_at is None or cancel_at > end:
             actions.append(Action("renew", end))
+            days_before = subscription.get("invoice_days_before")
+            if (
+                subscription.get("invoice_timing") == "before"
+                and days_before is not None
+                and notices.get("invoiced_ahead") != end
+            ):
+                ahead = max(end - int(days_before) * 86400, subscription["current_period_start"])
+                actions.append(Action("invoice_ahead", ahead))
     return sorted(actions, key=_sort_key)
 
 
@@ -160,6 +172,21 @@ def period_after(subscription: Record, start: datetime) -> datetime:
     count = int(subscription["interval_count"])
     index = period_index_at(anchor, interval, count, start)
     return add_intervals(anchor, interval, count, index + 1)
+
+
+def used_share(subscription: Record, start: datetime, end: datetime) -> Fraction:
+    """The share of the cycle period containing `start` that [start, end) covers (exact)."""
+    anchor = from_unix(subscription["billing_cycle_anchor"])
+    interval: Interval = subscription["interval"]
+    count = int(subscription["interval_count"])
+    index = period_index_at(anchor, interval, count, start)
+    full_start = add_intervals(anchor, interval, count, index)
+    full_end = add_intervals(anchor, interval, count, index + 1)
+    if (start, end) == (full_start, full_end) or end > full_end:
+        return Fraction(1)
+    return Fraction(
+        int((end - start).total_seconds()), int((full_end - full_start).total_seconds())
+    )
 
 
 def describe(price: Record, product_name: str, quantity: int) -> str:
@@ -265,38 +292,50 @@ def _collects(subscription: Record) -> bool:
 def _finalize(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
     if action.target is None:
         raise RuntimeError("a finalize action names its invoice")
-    invoice = invoice_service.finalize_invoice(
-        uow, action.target, at, attempt=subscription["status"] != "unpaid"
-    )
     pause = subscription["pause_collection"] or {}
+    # Under pause_collection the invoice is not collected: Stripe marks it uncollectible
+    # or voids it right after finalization, without a payment attempt.
+    attempt = subscription["status"] != "unpaid" and not pause.get("behavior")
+    invoice = invoice_service.finalize_invoice(uow, action.target, at, attempt=attempt)
     if invoice["status"] == "open" and pause.get("behavior") == "mark_uncollectible":
         invoice_service.mark_uncollectible(uow, invoice["id"], at)
     elif invoice["status"] == "open" and pause.get("behavior") == "void":
         invoice_service.void_invoice(uow, invoice["id"], at)
 
 
-def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
-    start = from_unix(subscription["current_period_end"])
+def _last_period(subscription: Record, start: datetime) -> tuple[datetime, Fraction]:
+    """The end of the period starting at `start` and the share of it that is billed.
+
+    A period that `cancel_at` cuts short ends then, billed prorated by the exact seconds
+    used (Stripe prorates a period shortened by cancel_at; Dokos' fixed end date).
+    """
     end = period_after(subscription, start)
+    cancel_at = subscription["cancel_at"]
+    if cancel_at is not None and to_unix(start) < cancel_at < to_unix(end):
+        factor = Fraction(cancel_at - to_unix(start), to_unix(end) - to_unix(start))
+        return from_unix(cancel_at), factor
+    return end, Fraction(1)
+
+
+def _cycle_invoice(
+    uow: UnitOfWork,
+    subscription: Record,
+    start: datetime,
+    end: datetime,
+    factor: Fraction,
+    at: datetime,
+    *,
+    finalize_now: bool = False,
+) -> None:
+    """The cycle invoice for [start, end) — exactly once per period start — created `at`."""
     if uow.repository(InvoiceRepository).cycle_invoice(subscription["id"], to_unix(start)):
-        # Already invoiced (a retried step): only the period moves on.
-        uow.repository(SubscriptionRepository).update(
-            subscription["id"],
-            {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
-        )
-        return
-    subscription = update_subscription_record(
-        uow,
-        subscription,
-        {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
-        at,
-    )
+        return  # already invoiced (a retried step, or invoiced ahead)
     settings = billing_settings(uow)
     auto_advance = _collects(subscription)
     invoice = subscription_invoice(
         uow,
         subscription,
-        item_lines(uow, subscription, start, end),
+        item_lines(uow, subscription, start, end, factor=factor),
         at,
         billing_reason="subscription_cycle",
         period_start=start,
@@ -305,8 +344,38 @@ def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) 
         finalizes_at=at + timedelta(seconds=settings.finalization_delay),
         auto_advance=auto_advance,
     )
-    if auto_advance and settings.finalization_delay == 0:
-        _finalize(uow, subscription, Action("finalize", action.at, invoice["id"]), at)
+    if auto_advance and (finalize_now or settings.finalization_delay == 0):
+        subscription = uow.repository(SubscriptionRepository).get(subscription["id"])
+        _finalize(uow, subscription, Action("finalize", to_unix(at), invoice["id"]), at)
+
+
+def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    previous_start = from_unix(subscription["current_period_start"])
+    start = from_unix(subscription["current_period_end"])
+    end, factor = _last_period(subscription, start)
+    subscription = update_subscription_record(
+        uow,
+        subscription,
+        {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
+        at,
+    )
+    if subscription["invoice_timing"] == "end":
+        # In arrears: bill the period that just ended (a partial first one prorated).
+        share = used_share(subscription, previous_start, start)
+        _cycle_invoice(uow, subscription, previous_start, start, share, at)
+        return
+    _cycle_invoice(uow, subscription, start, end, factor, at)
+
+
+def _invoice_ahead(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    """`invoice_timing=before` (Recur extension): the next period's invoice, N days early."""
+    start = from_unix(subscription["current_period_end"])
+    end, factor = _last_period(subscription, start)
+    notices = dict(subscription["notices"] or {}, invoiced_ahead=to_unix(start))
+    subscription = uow.repository(SubscriptionRepository).update(
+        subscription["id"], {"notices": notices}
+    )
+    _cycle_invoice(uow, subscription, start, end, factor, at)
 
 
 def _trial_will_end(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
@@ -335,7 +404,7 @@ def _trial_end(uow: UnitOfWork, subscription: Record, action: Action, at: dateti
             )
         return
     start = at
-    end = period_after(subscription, start)
+    end, factor = _last_period(subscription, start)
     subscription = update_subscription_record(
         uow,
         subscription,
@@ -346,21 +415,8 @@ def _trial_end(uow: UnitOfWork, subscription: Record, action: Action, at: dateti
         },
         at,
     )
-    settings_ = billing_settings(uow)
-    invoice = subscription_invoice(
-        uow,
-        subscription,
-        item_lines(uow, subscription, start, end),
-        at,
-        billing_reason="subscription_cycle",
-        period_start=start,
-        period_end=end,
-        cycle=True,
-        finalizes_at=at + timedelta(seconds=settings_.finalization_delay),
-        auto_advance=_collects(subscription),
-    )
-    if settings_.finalization_delay == 0 and _collects(subscription):
-        _finalize(uow, subscription, Action("finalize", action.at, invoice["id"]), at)
+    if subscription["invoice_timing"] != "end":  # in arrears, the period is billed at its end
+        _cycle_invoice(uow, subscription, start, end, factor, at)
 
 
 def end_subscription(uow: UnitOfWork, subscription: Record, at: datetime, *, reason: str) -> Record:
@@ -382,7 +438,41 @@ def end_subscription(uow: UnitOfWork, subscription: Record, at: datetime, *, rea
     )
 
 
+def bill_in_arrears_until(uow: UnitOfWork, subscription: Record, at: datetime) -> None:
+    """`invoice_timing=end`: the final invoice for the used part of the current period."""
+    if subscription["invoice_timing"] != "end" or subscription["status"] not in (
+        "active",
+        "past_due",
+    ):
+        return
+    start = from_unix(subscription["current_period_start"])
+    if at <= start:
+        return
+    share = used_share(subscription, start, at)
+    _cycle_invoice(uow, subscription, start, at, share, at, finalize_now=True)
+
+
 def _cancel(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    bill_in_arrears_until(uow, subscription, at)
+    pending = uow.repository(InvoiceItemRepository).pending_for(
+        subscription["customer"], subscription["id"]
+    )
+    if any(item["subscription"] == subscription["id"] for item in pending):
+        # Prorations left pending (the credit for a period cancel_at shortened) are
+        # collected when the subscription ends, as Stripe does at a scheduled cancellation.
+        invoice = subscription_invoice(
+            uow,
+            subscription,
+            [],
+            at,
+            billing_reason="subscription_update",
+            period_start=at,
+            period_end=at,
+            cycle=False,
+            finalizes_at=None,
+        )
+        invoice_service.finalize_invoice(uow, invoice["id"], at)
+    subscription = uow.repository(SubscriptionRepository).get(subscription["id"])
     end_subscription(uow, subscription, at, reason="cancellation_requested")
 
 
@@ -415,6 +505,7 @@ PERFORMERS: dict[str, Callable[[UnitOfWork, Record, Action, datetime], None]] = 
     "expire_incomplete": _expire_incomplete,
     "resume_collection": _resume_collection,
     "overdue": _overdue,
+    "invoice_ahead": _invoice_ahead,
 }
 
 

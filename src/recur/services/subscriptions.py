@@ -17,7 +17,7 @@ from recur.domain.clock import from_unix, to_unix
 from recur.domain.errors import CardDeclined, InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.periods import Interval, add_intervals, next_anchor_from_config, period_index_at
-from recur.services import advance
+from recur.services import advance, subscription_changes
 from recur.services import invoices as invoice_service
 from recur.services.coupons import get_coupon_record, redeem_coupon
 from recur.services.customers import get_live_customer
@@ -302,6 +302,7 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         index = period_index_at(anchor, interval, count, at)
         period_start = add_intervals(anchor, interval, count, index)
         period_end = add_intervals(anchor, interval, count, index + 1)
+    timing, days_before = _invoice_timing(values, interval, count)
     cancel_at = values.get("cancel_at")
     if values.get("cancel_at_period_end"):
         cancel_at = to_unix(period_end)
@@ -337,7 +338,8 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         "pause_collection": None,
         "discounts": [],
         "latest_invoice": None,
-        "invoice_timing": "start",
+        "invoice_timing": timing,
+        "invoice_days_before": days_before,
         "notices": {},
         "test_clock": customer["test_clock"],
         "metadata": dict(values.get("metadata") or {}),
@@ -356,6 +358,20 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         )
         discounts = redeem_discounts(uow, requested, customer, first_amount, currency, at)
         subscription = _subscriptions(uow).update(subscription_id, {"discounts": discounts})
+    if timing == "end":
+        # In arrears (Recur extension): nothing is due yet; the first invoice comes at the
+        # end of the first period, for that period.
+        subscription = _subscriptions(uow).update(
+            subscription_id, {"status": "trialing" if trial_end is not None else "active"}
+        )
+        record_event(
+            uow,
+            "customer.subscription.created",
+            "subscription",
+            subscription_view(uow, subscription),
+            at,
+        )
+        return advance.schedule(uow, subscription_id)
     lines = _first_lines(
         uow, subscription, values, start, anchor, period_start, period_end, trial_end
     )
@@ -393,6 +409,39 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         at,
     )
     return advance.schedule(uow, subscription_id)
+
+
+# The shortest length of one interval, in days: `invoice_days_before` must stay below it
+# so that a period's invoice is never due before the period it follows has begun.
+_SHORTEST_DAYS = {"day": 1, "week": 7, "month": 28, "year": 365}
+
+
+def _invoice_timing(
+    values: Mapping[str, Any], interval: Interval, count: int
+) -> tuple[str, int | None]:
+    """`invoice_timing` and `invoice_days_before` (Recur extension for ERP billing)."""
+    timing = values.get("invoice_timing") or "start"
+    days = values.get("invoice_days_before")
+    if timing == "before":
+        if days is None:
+            raise InvalidRequest(
+                "Missing required param: invoice_days_before (with invoice_timing=before).",
+                param="invoice_days_before",
+                code="parameter_missing",
+            )
+        longest = _SHORTEST_DAYS[interval] * count - 1
+        if not 0 <= int(days) <= longest:
+            raise InvalidRequest(
+                f"invoice_days_before must be between 0 and {longest} for this billing interval.",
+                param="invoice_days_before",
+            )
+        return timing, int(days)
+    if days is not None:
+        raise InvalidRequest(
+            "invoice_days_before is only used with invoice_timing=before.",
+            param="invoice_days_before",
+        )
+    return timing, None
 
 
 def _first_lines(
@@ -499,6 +548,8 @@ def update_subscription(
             "A canceled subscription can only update its cancellation_details and metadata.",
             param=sorted(set(changes) - allowed_when_ended)[0],
         )
+    if not ended:
+        subscription = subscription_changes.apply_update(uow, subscription, changes, at)
     values: dict[str, Any] = {}
     for name in ("metadata", "description", "cancellation_details", "default_tax_rates"):
         if name in changes:
@@ -541,6 +592,8 @@ def update_subscription(
             and int(cancel_at) == subscription["current_period_end"],
             canceled_at=None if cancel_at is None else to_unix(at),
         )
+    if "cancel_at" in values and values["cancel_at"] != subscription["cancel_at"]:
+        _reprorate_cancel_at(uow, subscription, values["cancel_at"], changes, at)
     if "pause_collection" in changes:
         pause = changes["pause_collection"]
         resumes_at = None if pause is None else pause.get("resumes_at")
@@ -554,7 +607,12 @@ def update_subscription(
         and changes["trial_end"] == "now"
         and subscription["status"] == "trialing"
     ):
+        # Ending a trial early restarts the cycle now (Stripe resets billing_cycle_anchor
+        # to the moment the trial ends), so the first paid period is a whole one.
         values["trial_end"] = to_unix(at)
+        values["billing_cycle_anchor"] = to_unix(at)
+        # No "trial will end" notice for a trial that the merchant just ended.
+        values["notices"] = dict(subscription["notices"] or {}, trial_will_end=to_unix(at))
     subscription = update_subscription_record(uow, subscription, values, at)
     if not ended:
         advance.advance_subscription(uow, subscription_id, at)
@@ -573,7 +631,12 @@ def cancel_subscription(
     """`DELETE /v1/subscriptions/{id}`: end now; optionally credit unused time and invoice."""
     subscription = _live(uow, subscription_id)
     at = _customer_time(uow, subscription, now)
-    if prorate and subscription["status"] in ("active", "past_due", "unpaid"):
+    if subscription["invoice_timing"] == "end":
+        # In arrears the time used so far is owed: bill it now (never a credit: nothing
+        # was paid in advance).
+        advance.bill_in_arrears_until(uow, subscription, at)
+        subscription = _subscriptions(uow).get(subscription_id)
+    elif prorate and subscription["status"] in ("active", "past_due", "unpaid"):
         _credit_unused_time(uow, subscription, at)
     if cancellation_details:
         details = dict(subscription["cancellation_details"] or {}, **cancellation_details)
@@ -599,17 +662,56 @@ def cancel_subscription(
         )
         invoice_service.finalize_invoice(uow, invoice["id"], at)
         subscription = _subscriptions(uow).get(subscription_id)
-    return advance.end_subscription(uow, subscription, at, reason="cancellation_requested")
+    advance.end_subscription(uow, subscription, at, reason="cancellation_requested")
+    # A renewal draft it left is still finalized when due.
+    return advance.schedule(uow, subscription_id)
 
 
-def _credit_unused_time(uow: UnitOfWork, subscription: Record, at: datetime) -> None:
-    """A pending credit for the rest of the paid period (swept into the next invoice)."""
+def _reprorate_cancel_at(
+    uow: UnitOfWork,
+    subscription: Record,
+    cancel_at: int | None,
+    changes: Mapping[str, Any],
+    at: datetime,
+) -> None:
+    """A cancel_at inside the paid period credits the time after it (Stripe prorates a
+    period that cancel_at shortens, per `proration_behavior`); moving or clearing it
+    withdraws the credit made for the previous date. The credit is invoiced when the
+    subscription ends (see advance._cancel)."""
+    items = uow.repository(InvoiceItemRepository)
+    old = subscription["cancel_at"]
+    if old is not None:
+        for pending in items.pending_for(subscription["customer"], subscription["id"]):
+            if (
+                pending["subscription"] == subscription["id"]
+                and pending["proration"]
+                and pending["period_start"] == old
+                and pending["period_end"] == subscription["current_period_end"]
+                and pending["amount"] < 0
+            ):
+                items.delete(pending["id"])
+    if (
+        cancel_at is None
+        or changes.get("proration_behavior") == "none"
+        or subscription["invoice_timing"] == "end"  # nothing was paid ahead
+        or subscription["status"] not in ("active", "past_due")
+        or not subscription["current_period_start"] < cancel_at < subscription["current_period_end"]
+    ):
+        return
+    _credit_unused_time(uow, subscription, at, since=from_unix(cancel_at))
+
+
+def _credit_unused_time(
+    uow: UnitOfWork, subscription: Record, at: datetime, *, since: datetime | None = None
+) -> None:
+    """A pending credit for the paid period after `since` (default `at`), created `at`."""
     start = from_unix(subscription["current_period_start"])
     end = from_unix(subscription["current_period_end"])
-    if not start <= at < end:
+    since = at if since is None else since
+    if not start <= since < end:
         return
-    factor = Fraction(int((end - at).total_seconds()), int((end - start).total_seconds()))
-    for line in advance.item_lines(uow, subscription, at, end, factor=factor):
+    factor = Fraction(int((end - since).total_seconds()), int((end - start).total_seconds()))
+    for line in advance.item_lines(uow, subscription, since, end, factor=factor):
         uow.repository(InvoiceItemRepository).insert(
             {
                 "id": new_id("ii"),
@@ -625,7 +727,7 @@ def _credit_unused_time(uow: UnitOfWork, subscription: Record, at: datetime) -> 
                 "amount": -line.amount,
                 "currency": subscription["currency"],
                 "description": line.description.replace("Remaining time", "Unused time", 1),
-                "period_start": to_unix(at),
+                "period_start": to_unix(since),
                 "period_end": to_unix(end),
                 "proration": True,
                 "discountable": False,

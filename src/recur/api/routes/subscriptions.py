@@ -148,10 +148,42 @@ class SubscriptionCreateParams(Params):
     trial_from_plan: Bool | None = None
     trial_period_days: NonNegInt | None = None
     trial_settings: TrialSettings | None = None
+    # Recur extension (ERP billing): when each period is invoiced — at its start (Stripe's
+    # behaviour), at its end (in arrears), or `invoice_days_before` days before it starts.
+    invoice_timing: Literal["start", "end", "before"] | None = None
+    invoice_days_before: NonNegInt | None = None
+
+
+class UpdateItemParams(Nested):
+    """One item of `items[]` on update: `id` changes (or `deleted` removes) an item, else adds."""
+
+    id: str | None = None
+    deleted: Bool | None = None
+    clear_usage: Bool | None = None  # accepted and ignored: Recur has no metered usage
+    price: str | None = None
+    price_data: ItemPriceData | None = None
+    quantity: NonNegInt | None = None
+    tax_rates: Annotated[list[str] | None, BlankIsNone] = None
+    metadata: Metadata | None = None
+
+
+# Stripe's three, plus Recur's `difference_immediately` (Dodo: charge the full difference).
+ChangeProrationBehavior = Literal[
+    "create_prorations", "none", "always_invoice", "difference_immediately"
+]
+UpdatePaymentBehavior = Literal[
+    "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"
+]
 
 
 class SubscriptionUpdateParams(Params):
-    """`POST /v1/subscriptions/{id}` (changes of items and prices: see subscription items)."""
+    """`POST /v1/subscriptions/{id}` (item changes go through `subscription_changes`)."""
+
+    items: list[UpdateItemParams] | None = None
+    proration_behavior: ChangeProrationBehavior | None = None
+    proration_date: Timestamp | None = None
+    billing_cycle_anchor: Literal["now", "unchanged"] | None = None
+    payment_behavior: UpdatePaymentBehavior | None = None
 
     cancel_at: Annotated[Timestamp | None, BlankIsNone] = None
     cancel_at_period_end: Bool | None = None
@@ -282,6 +314,9 @@ def subscription_object(view: Mapping[str, Any]) -> Wire:
         "trial_settings": view["trial_settings"]
         or {"end_behavior": {"missing_payment_method": "create_invoice"}},
         "trial_start": view["trial_start"],
+        # Recur extension (not in Stripe's shape): see docs/api.md, "Recur extensions".
+        "invoice_timing": view["invoice_timing"],
+        "invoice_days_before": view["invoice_days_before"],
     }
 
 
