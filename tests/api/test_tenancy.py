@@ -15,7 +15,19 @@ from tests.support.server import LiveServer
 
 load_all()
 OBJECT_ROUTES = [r for r in ROUTES if path_parameters(r)]
-LIST_ROUTES = [r for r in ROUTES if r.method == "GET" and not path_parameters(r)]
+
+
+def _required(target: Route) -> list[str]:
+    return [name for name, f in target.params.model_fields.items() if f.is_required()]
+
+
+LIST_ROUTES = [
+    r for r in ROUTES if r.method == "GET" and not path_parameters(r) and not _required(r)
+]
+# Lists of a parent's children (`/v1/subscription_items?subscription=…`) look the parent up.
+SCOPED_LIST_ROUTES = [
+    r for r in ROUTES if r.method == "GET" and not path_parameters(r) and _required(r)
+]
 # Validation happens before any lookup: a request refused for its parameters reveals nothing.
 VALIDATION_CODES = {"parameter_missing", "parameter_unknown", "parameter_invalid"}
 
@@ -63,11 +75,17 @@ def test_foreign_objects_are_not_found_on_any_route(
             response = http.get(target.path)
             assert response.status_code == 200, (_label(target), response.text)
             assert response.json()["data"] == [], _label(target)
+        for target in SCOPED_LIST_ROUTES:
+            response = http.get(target.path, params={n: ids[n] for n in _required(target)})
+            _assert_not_found(response.status_code, response.json(), target)
     # And the owner still has everything, untouched.
     with server.http(account.test_secret_key) as http:
         for target in OBJECT_ROUTES:
             if target.method == "GET":
                 assert http.get(fill_path(target, ids)).status_code == 200, _label(target)
+        for target in SCOPED_LIST_ROUTES:
+            response = http.get(target.path, params={n: ids[n] for n in _required(target)})
+            assert response.status_code == 200 and response.json()["data"], _label(target)
 
 
 def test_custom_ids_are_unique_per_tenant_only(

@@ -39,11 +39,16 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
     subscription = client.v1.subscriptions.create(
         params={"customer": customer.id, "items": [{"price": price.id}]}
     )
+    item = client.v1.invoice_items.create(
+        params={"customer": customer.id, "amount": 100, "currency": "eur"}
+    )
     event = client.v1.events.list(params={"limit": 1}).data[0]
     return {
         "subscription": subscription.id,
+        "item": subscription["items"].data[0].id,
         "invoice": str(subscription.latest_invoice),
         "event": event.id,
+        "invoiceitem": item.id,
         "customer": customer.id,
         "payment_method": payment_method.id,
         "product": product.id,

@@ -18,6 +18,7 @@ from recur.domain.ids import new_id
 from recur.domain.tenancy import Scope
 from recur.services import customers as customer_service
 from recur.services.advance import advance_subscription
+from recur.services.invoices import finalize_clock_invoices
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.billing import SubscriptionRepository
 from recur.storage.repositories.customers import CustomerRepository
@@ -153,6 +154,7 @@ def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
         return None
     target = from_unix(clock["target_frozen_time"])
     advance_attached_subscriptions(uow, clock_id, target)
+    finalize_clock_invoices(uow, clock_id, target)
     return _repo(uow).update(
         clock_id, {"frozen_time": to_unix(target), "status": READY, "target_frozen_time": None}
     )

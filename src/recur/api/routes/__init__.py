@@ -4,7 +4,10 @@ import importlib
 
 MODULES = [
     "subscriptions",
+    "subscription_items",
+    "invoice_preview",  # before "invoices": its fixed path wins over /v1/invoices/{invoice}
     "invoices",
+    "invoice_items",
     "events",
     "coupons",
     "customers",

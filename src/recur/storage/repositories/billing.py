@@ -126,6 +126,29 @@ class DueWork:
             query = query.with_for_update(skip_locked=True)
         return list(self.connection.execute(query).mappings())
 
+    def claim_due_drafts(self, now: int, limit: int) -> list[Record]:
+        """Drafts without subscription (manual invoices) due for automatic finalization.
+
+        Subscription drafts are finalized by `advance_subscription`; test-clock drafts by
+        the clock's advance. Locked with `SKIP LOCKED` on PostgreSQL, as subscriptions are.
+        """
+        c = invoices.c
+        query = (
+            select(c.account_id, c.livemode, c.id, c.automatically_finalizes_at)
+            .where(
+                c.status == "draft",
+                c.subscription.is_(None),
+                c.automatically_finalizes_at.is_not(None),
+                c.automatically_finalizes_at <= now,
+                c.test_clock.is_(None),
+            )
+            .order_by(c.automatically_finalizes_at)
+            .limit(limit)
+        )
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).mappings())
+
 
 class SubscriptionItemRepository(ObjectRepository):
     """The items of subscriptions."""
@@ -147,6 +170,20 @@ class SubscriptionItemRepository(ObjectRepository):
         return self.page(request, c.subscription == subscription_id, c.deleted.is_(False))
 
 
+def _in_range(column: Any, bounds: CreatedFilter) -> list[ColumnElement[bool]]:
+    """Stripe's range filter (`gt`, `gte`, `lt`, `lte`) on any timestamp column."""
+    out: list[ColumnElement[bool]] = []
+    if bounds.gt is not None:
+        out.append(column > bounds.gt)
+    if bounds.gte is not None:
+        out.append(column >= bounds.gte)
+    if bounds.lt is not None:
+        out.append(column < bounds.lt)
+    if bounds.lte is not None:
+        out.append(column <= bounds.lte)
+    return out
+
+
 class InvoiceRepository(ObjectRepository):
     """Invoices of one tenant."""
 
@@ -162,6 +199,7 @@ class InvoiceRepository(ObjectRepository):
         status: str | None = None,
         collection_method: str | None = None,
         created: CreatedFilter | None = None,
+        due_date: CreatedFilter | None = None,
     ) -> Page:
         """A page of invoices, optionally filtered."""
         c = invoices.c
@@ -174,7 +212,24 @@ class InvoiceRepository(ObjectRepository):
             conditions.append(c.status == status)
         if collection_method is not None:
             conditions.append(c.collection_method == collection_method)
+        if due_date is not None:
+            conditions.extend(_in_range(c.due_date, due_date))
         return self.page(request, *conditions, created=created)
+
+    def due_drafts_on_clock(self, test_clock: str, until: int) -> list[Record]:
+        """Drafts without subscription on a test clock whose finalization is due by `until`."""
+        c = invoices.c
+        query = select(c.id, c.automatically_finalizes_at).where(
+            *self._in_scope(),
+            c.test_clock == test_clock,
+            c.status == "draft",
+            c.subscription.is_(None),
+            c.automatically_finalizes_at.is_not(None),
+            c.automatically_finalizes_at <= until,
+        )
+        return list(
+            self.connection.execute(query.order_by(c.automatically_finalizes_at, c.pk)).mappings()
+        )
 
     def open_or_draft_of(self, subscription_id: str) -> list[Record]:
         """A subscription's invoices that time can still move (drafts and open ones)."""
@@ -274,6 +329,12 @@ class InvoiceItemRepository(ObjectRepository):
                 .where(*self._in_scope(), c.id.in_(list(item_ids)))
                 .values(invoice=invoice_id)
             )
+
+    def on_invoice(self, invoice_id: str) -> list[Record]:
+        """The items an invoice holds, in the order they were created."""
+        c = invoice_items.c
+        query = select(invoice_items).where(*self._in_scope(), c.invoice == invoice_id)
+        return list(self.connection.execute(query.order_by(c.pk)).mappings())
 
     def detach_from(self, invoice_id: str) -> None:
         """Return a deleted draft's items to pending."""

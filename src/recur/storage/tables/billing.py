@@ -108,6 +108,11 @@ invoices = object_table(
     Column("due_date", BigInteger, nullable=True),
     Column("default_payment_method", String(ID_LENGTH), nullable=True),
     Column("discounts", Json, nullable=False, default=list),
+    # The discount entries behind `discounts` ({id, coupon, promotion_code, start, end}),
+    # so a draft recomputed later applies the very discounts it was created with.
+    Column("discount_entries", Json, nullable=False, default=list),
+    # Tax rates for lines that have none of their own (`default_tax_rates`).
+    Column("default_tax_rates", Json, nullable=False, default=list),
     Column("description", Text, nullable=True),
     Column("footer", Text, nullable=True),
     Column("paid_out_of_band", Boolean, nullable=False, default=False),
@@ -120,6 +125,7 @@ invoices = object_table(
     UniqueConstraint("account_id", "livemode", "number"),
     Index("ix_invoices_customer", "account_id", "livemode", "customer"),
     Index("ix_invoices_subscription", "subscription"),
+    Index("ix_invoices_finalizes", "automatically_finalizes_at"),
 )
 
 invoice_lines = object_table(

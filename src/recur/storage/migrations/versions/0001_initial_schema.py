@@ -462,6 +462,16 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column(
+            "discount_entries",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "default_tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("footer", sa.Text(), nullable=True),
         sa.Column("paid_out_of_band", sa.Boolean(), nullable=False),
@@ -503,6 +513,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_invoices_customer", ["account_id", "livemode", "customer"], unique=False
         )
+        batch_op.create_index("ix_invoices_finalizes", ["automatically_finalizes_at"], unique=False)
         batch_op.create_index(
             "ix_invoices_scope_pk", ["account_id", "livemode", "pk"], unique=False
         )
@@ -987,6 +998,7 @@ def downgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index("ix_invoices_subscription")
         batch_op.drop_index("ix_invoices_scope_pk")
+        batch_op.drop_index("ix_invoices_finalizes")
         batch_op.drop_index("ix_invoices_customer")
 
     op.drop_table("invoices")
