@@ -1,7 +1,9 @@
-"""Print API throughput figures on SQLite and, when reachable, PostgreSQL.
+"""Print API and billing-run throughput on SQLite and, when reachable, PostgreSQL.
 
-BENCH_N (default 2000) requests of each kind; RECUR_BENCH_DATABASE_URL (or
-RECUR_TEST_DATABASE_URL) names the PostgreSQL server to use, default the local one.
+BENCH_API_N (default 2000) requests of each kind; BENCH_N (default 100,000) subscriptions
+in the billing run (benchmarks/billing.py: BENCH_BUDGET_S, BENCH_PROFILE_N,
+BENCH_PROFILE_OUT); RECUR_BENCH_DATABASE_URL (or RECUR_TEST_DATABASE_URL) names the
+PostgreSQL server to use, default the local one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.billing import BENCH_N, bench_billing, profile_billing
 from recur import bootstrap
 from recur.api.forms import decode_form
 from recur.config import Settings
@@ -26,7 +29,7 @@ from recur.storage.db import normalize_url
 from recur.storage.migrate import upgrade
 from tests.support.server import start_server
 
-N = int(os.environ.get("BENCH_N", "2000"))
+N = int(os.environ.get("BENCH_API_N", "2000"))
 PG = os.environ.get(
     "RECUR_BENCH_DATABASE_URL",
     os.environ.get("RECUR_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -126,13 +129,20 @@ def bench_decoder() -> None:
 
 def main() -> None:
     """Run every benchmark and print the figures."""
-    print(f"BENCH_N={N}")
+    print(f"BENCH_API_N={N} BENCH_N={BENCH_N}")
     bench_decoder()
     with sqlite_database() as url:
         bench_backend("sqlite", url)
+    with sqlite_database() as url:
+        bench_billing("sqlite", url, two_workers=False)
     with postgres_database() as pg_url:
         if pg_url is not None:
             bench_backend("postgresql", pg_url)
+    with postgres_database() as pg_url:
+        if pg_url is not None:
+            bench_billing("postgresql", pg_url, two_workers=True)
+    with sqlite_database() as url:
+        profile_billing(url)
 
 
 if __name__ == "__main__":

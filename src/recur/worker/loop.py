@@ -3,12 +3,18 @@
 Each pass runs the jobs below in order, each in its own unit of work. It is safe to run
 any number of workers on one PostgreSQL database: jobs that touch shared rows claim them
 with `FOR UPDATE SKIP LOCKED` (or are idempotent, like purging).
+
+Two environment variables tune it (README "Configuration"): `RECUR_WORKER_BATCH_SIZE`,
+how many due subscriptions one transaction claims, and `RECUR_WORKER_INTERVAL`, the
+seconds an idle worker waits before looking again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +26,7 @@ from recur.services.advance import (
     postpone_subscription,
 )
 from recur.services.events import purge_old_events
+from recur.services.invoices import finalize_due_invoices
 from recur.services.maintenance import purge_idempotency_keys
 from recur.services.test_clocks import complete_advance, fail_advance, find_advancing_clocks
 from recur.storage.uow import UnitOfWorkFactory
@@ -58,24 +65,54 @@ def advance_test_clocks(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
     return done
 
 
-BATCH_SIZE = 500
+def _env_number(name: str, default: float, *, minimum: float) -> float:
+    """A positive number from the environment; a bad value stops the worker at start."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise ValueError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+# Claimed and committed together: a worker killed mid-batch loses (and its successor
+# redoes) at most this many subscriptions' work; a larger batch commits less often.
+BATCH_SIZE = int(_env_number("RECUR_WORKER_BATCH_SIZE", 500, minimum=1))
+# How long an idle worker sleeps between passes.
+INTERVAL = _env_number("RECUR_WORKER_INTERVAL", 1.0, minimum=0.01)
 # A subscription whose advance raised is retried after this long, not in a hot loop.
 RETRY_AFTER = 60
+# A batch commits once it has worked this long, even with claimed rows left (they stay
+# due for the next pass): locks, and SQLite's single write lock that API requests wait
+# for, are held briefly, and a SIGTERM is honoured within seconds.
+BATCH_SECONDS = 2.0
 
 
-def advance_due_subscriptions(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+def advance_due_subscriptions(
+    uow_factory: UnitOfWorkFactory, clock: Clock, *, batch_size: int | None = None
+) -> int:
     """Advance a batch of subscriptions that real time made due, in one transaction.
 
     The batch is claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers take
     disjoint batches; each subscription runs in a savepoint, so one that fails is logged
     and retried a minute later without holding back the others. A worker killed mid-batch
     commits nothing: the next one redoes the batch, and the database's unique keys keep
-    every period invoiced exactly once.
+    every period invoiced exactly once. Returns how many subscriptions were advanced.
     """
     now = clock.now()
+    done = 0
+    # Wall-clock time only bounds the transaction; billing time is `now`, read once.
+    deadline = time.monotonic() + BATCH_SECONDS
     with uow_factory(None) as uow:
-        claimed = claim_due_subscriptions(uow, now, BATCH_SIZE)
+        claimed = claim_due_subscriptions(uow, now, batch_size or BATCH_SIZE)
         for row in claimed:
+            if done and time.monotonic() > deadline:
+                break
+            done += 1
             scoped = uow.for_scope(Scope(row["account_id"], bool(row["livemode"])))
             try:
                 with uow.connection.begin_nested():
@@ -83,7 +120,7 @@ def advance_due_subscriptions(uow_factory: UnitOfWorkFactory, clock: Clock) -> i
             except Exception:
                 log.exception("advancing subscription %s failed", row["id"])
                 postpone_subscription(scoped, row["id"], now, RETRY_AFTER)
-    return len(claimed)
+    return done
 
 
 def purge_events_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
@@ -94,6 +131,7 @@ def purge_events_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
 
 DEFAULT_JOBS: tuple[Job, ...] = (
     advance_due_subscriptions,
+    finalize_due_invoices,
     advance_test_clocks,
     purge_job,
     purge_events_job,
@@ -106,7 +144,7 @@ class Worker:
 
     uow_factory: UnitOfWorkFactory
     clock: Clock
-    interval: float = 1.0
+    interval: float = INTERVAL
     jobs: tuple[Job, ...] = DEFAULT_JOBS
     stop: threading.Event = field(default_factory=threading.Event)
 
