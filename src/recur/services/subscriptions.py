@@ -18,6 +18,7 @@ from recur.domain.errors import CardDeclined, InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.periods import Interval, add_intervals, next_anchor_from_config, period_index_at
 from recur.services import advance, subscription_changes
+from recur.services import customers as customers_service
 from recur.services import invoices as invoice_service
 from recur.services.coupons import get_coupon_record, redeem_coupon
 from recur.services.customers import get_live_customer
@@ -602,6 +603,13 @@ def update_subscription(
                 "resumes_at must be in the future.", param="pause_collection[resumes_at]"
             )
         values["pause_collection"] = pause
+    if "trial_end" in changes and changes["trial_end"] != "now":
+        # Moving a trial's end to another date is not supported yet: refuse it rather than
+        # accept a change that would not happen.
+        raise InvalidRequest(
+            "Recur accepts only trial_end=now on an update (ending the trial now).",
+            param="trial_end",
+        )
     if (
         "trial_end" in changes
         and changes["trial_end"] == "now"
@@ -798,3 +806,15 @@ def resume_subscription(
             },
         )
     return advance.schedule(uow, subscription_id)
+
+
+def delete_customer(uow: UnitOfWork, customer_id: str, now: datetime) -> Record:
+    """Delete a customer after canceling its subscriptions at once, as Stripe does.
+
+    A deleted customer must never be billed again: its subscriptions end now (no
+    proration, no final invoice) before the customer becomes a tombstone.
+    """
+    customer = get_live_customer(uow, customer_id, param=None)
+    for subscription_id in _subscriptions(uow).live_ids_of_customer(customer["id"]):
+        cancel_subscription(uow, subscription_id, now)
+    return customers_service.delete_customer(uow, customer_id)

@@ -16,7 +16,7 @@ from recur.domain.clock import from_unix, to_unix
 from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.tenancy import Scope
-from recur.services import customers as customer_service
+from recur.services import subscriptions as subscription_service
 from recur.services.advance import advance_subscription
 from recur.services.invoices import finalize_clock_invoices
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
@@ -170,12 +170,12 @@ def fail_advance(uow: UnitOfWork, clock_id: str) -> None:
 def delete_test_clock(uow: UnitOfWork, clock_id: str) -> Record:
     """Delete a clock and every object attached to it; returns the deleted clock.
 
-    The one place that knows what belongs to a clock: today its customers (which are
-    deleted as `DELETE /v1/customers/{id}` would).
+    The one place that knows what belongs to a clock: its customers, deleted as
+    `DELETE /v1/customers/{id}` deletes them (their subscriptions canceled first).
     """
     clock = _repo(uow).get(clock_id, for_update=True)
     for customer_id in _customer_ids(uow, clock_id):
-        customer_service.delete_customer(uow, customer_id)
+        subscription_service.delete_customer(uow, customer_id, from_unix(clock["frozen_time"]))
     _repo(uow).delete(clock_id)
     return clock
 

@@ -21,6 +21,7 @@ from recur.api.params import (
     updated_metadata,
 )
 from recur.services import customers as service
+from recur.services import subscriptions as subscription_service
 from recur.storage.repositories.base import Record
 
 
@@ -176,7 +177,7 @@ def update(ctx: ApiContext, params: CustomerUpdateParams, customer: str) -> Wire
     returns="deleted_customer",
 )
 def delete(ctx: ApiContext, params: DeleteParams, customer: str) -> Wire:
-    return customer_object(service.delete_customer(ctx.uow, customer))
+    return customer_object(subscription_service.delete_customer(ctx.uow, customer, ctx.now))
 
 
 @route("GET", "/v1/customers", CustomerListParams, summary="List customers.", returns="list")

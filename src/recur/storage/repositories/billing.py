@@ -74,6 +74,14 @@ class SubscriptionRepository(ObjectRepository):
             )
         return self.page(request, *conditions, created=created)
 
+    def live_ids_of_customer(self, customer: str) -> list[str]:
+        """A customer's subscriptions that have not ended."""
+        c = subscriptions.c
+        query = select(c.id).where(
+            *self._in_scope(), c.customer == customer, c.status.not_in(ENDED_STATUSES)
+        )
+        return list(self.connection.execute(query.order_by(c.pk)).scalars())
+
     def ids_on_clock(self, test_clock: str) -> list[str]:
         """Subscriptions of this tenant attached (through their customer) to a test clock."""
         c = subscriptions.c
