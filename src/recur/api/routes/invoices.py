@@ -124,6 +124,18 @@ class LinesParams(ListParams):
     """`GET /v1/invoices/{id}/lines`."""
 
 
+def tax_object(tax: Mapping[str, Any]) -> Wire:
+    """One entry of `taxes` / `total_taxes` in the current API shape."""
+    return {
+        "amount": tax["amount"],
+        "tax_behavior": "inclusive" if tax["inclusive"] else "exclusive",
+        "tax_rate_details": {"tax_rate": tax["tax_rate"]},
+        "taxability_reason": "standard_rated",
+        "taxable_amount": tax["taxable_amount"],
+        "type": "tax_rate_details",
+    }
+
+
 def line_object(line: Mapping[str, Any]) -> Wire:
     """The wire shape of an invoice line (current shape plus the legacy fields)."""
     subscription_details = None
@@ -172,17 +184,7 @@ def line_object(line: Mapping[str, Any]) -> Wire:
         if line["price"]
         else None,
         "quantity": line["quantity"],
-        "taxes": [
-            {
-                "amount": tax["amount"],
-                "tax_behavior": "inclusive" if tax["inclusive"] else "exclusive",
-                "tax_rate_details": {"tax_rate": tax["tax_rate"]},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": tax["taxable_amount"],
-                "type": "tax_rate_details",
-            }
-            for tax in line["tax_amounts"]
-        ],
+        "taxes": [tax_object(tax) for tax in line["tax_amounts"]],
         # Older API versions:
         "price": line["price"],
         "proration": line["proration"],
@@ -273,17 +275,7 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "total": view["total"],
         "total_discount_amounts": view["total_discount_amounts"],
         "total_excluding_tax": view["total_excluding_tax"],
-        "total_taxes": [
-            {
-                "amount": tax["amount"],
-                "tax_behavior": "inclusive" if tax["inclusive"] else "exclusive",
-                "tax_rate_details": {"tax_rate": tax["tax_rate"]},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": tax["taxable_amount"],
-                "type": "tax_rate_details",
-            }
-            for tax in view["total_taxes"]
-        ],
+        "total_taxes": [tax_object(tax) for tax in view["total_taxes"]],
         "webhooks_delivered_at": view["created"],
     }
 
