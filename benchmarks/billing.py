@@ -86,7 +86,7 @@ def bench_billing(name: str, url: str, *, two_workers: bool) -> None:
                 rate = CALIBRATION_N / (time.perf_counter() - started)
             print(
                 f"  calibration: {rate:,.0f} renewals/s, "
-                f"{statements[0] / CALIBRATION_N:.0f} SQL statements per renewal"
+                f"{statements[0] / CALIBRATION_N:.2f} SQL statements per renewal"
             )
             count = min(BENCH_N, max(CALIBRATION_N, int(rate * BUDGET_S)))
             if count < BENCH_N:
@@ -154,7 +154,7 @@ def profile_billing(url: str) -> None:
             container.engine.dispose()
     print(
         f"profile (SQLite, {renewed} renewals, {seconds:.1f} s under cProfile, "
-        f"{statements[0] / max(renewed, 1):.0f} SQL statements per renewal):"
+        f"{statements[0] / max(renewed, 1):.2f} SQL statements per renewal):"
     )
     stats = pstats.Stats(profiler)
     total = max(stats.total_tt, 1e-9)

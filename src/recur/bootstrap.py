@@ -14,10 +14,12 @@ from recur.api.framework import Services
 from recur.api.routes import configure as configure_routes
 from recur.config import Settings
 from recur.domain.clock import Clock, SystemClock
+from recur.services.payment_gateways import PaymentOptions, configure_payments
+from recur.services.webhook_options import WebhookOptions, configure_webhooks
 from recur.storage.db import make_engine
 from recur.storage.migrate import upgrade
 from recur.storage.uow import UnitOfWorkFactory
-from recur.worker.loop import Worker
+from recur.worker.loop import Worker, configured_jobs
 
 
 @dataclass
@@ -45,6 +47,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     # Every process renders events (the API and the worker alike): load the resources.
     configure_routes(settings.resolved_public_url())
     engine = make_engine(settings.resolved_database_url())
+    configure_webhooks(engine, WebhookOptions(allow_private=settings.webhook_allow_private))
+    configure_payments(
+        engine, PaymentOptions(simulated_ledger=str(settings.resolved_simulated_ledger()))
+    )
     return Container(settings, engine, UnitOfWorkFactory(engine), clock or SystemClock())
 
 
@@ -56,8 +62,14 @@ def build_app(container: Container, *, migrate: bool = True) -> Starlette:
 
 
 def make_worker(container: Container) -> Worker:
-    """A worker over the container's database and clock."""
-    return Worker(container.uow_factory, container.clock)
+    """A worker over the container's database and clock, tuned by the settings."""
+    settings = container.settings
+    return Worker(
+        container.uow_factory,
+        container.clock,
+        interval=settings.worker_interval,
+        jobs=configured_jobs(batch_size=settings.worker_batch_size),
+    )
 
 
 def start_background_worker(container: Container) -> threading.Thread:

@@ -1,4 +1,4 @@
-"""The `recur` command: serve, worker, migrate, account."""
+"""The `recur` command: serve, worker, migrate, listen, account."""
 
 from __future__ import annotations
 
@@ -73,6 +73,67 @@ def migrate() -> None:
     with _container() as container:
         url = container.settings.resolved_database_url()
     console.print(f"Database up to date: {_safe_url(url)}")
+
+
+@app.command()
+def listen(
+    forward_to: str = typer.Option(
+        ..., "--forward-to", help="The local URL to POST each event to."
+    ),
+    events: str = typer.Option(
+        "", "--events", help="Comma-separated event types to forward (default: all)."
+    ),
+    api_key: str = typer.Option(
+        "",
+        "--api-key",
+        envvar="RECUR_API_KEY",
+        help="A secret key of the account (default: the demo account's, after `make run`).",
+    ),
+    api_base: str = typer.Option(
+        "", "--api-base", help="The Recur server (default: RECUR_PUBLIC_URL)."
+    ),
+    secret: str = typer.Option(
+        "", "--secret", help="The signing secret to use (default: a new whsec_… each run)."
+    ),
+    interval: float = typer.Option(1.0, "--interval", hidden=True),
+) -> None:
+    """Stream the account's events to a local URL as they happen, signed like webhooks."""
+    from recur.domain.webhooks import new_webhook_secret
+    from recur.listen import Listener, ListenError
+
+    settings = Settings()
+    key = api_key or _demo_key(settings)
+    if not key:
+        console.print("Give an API key: --api-key sk_test_… (or RECUR_API_KEY).")
+        raise typer.Exit(2)
+    signing = secret or new_webhook_secret()
+    listener = Listener(
+        api_base=api_base or settings.resolved_public_url(),
+        api_key=key,
+        forward_to=forward_to,
+        secret=signing,
+        types=[t.strip() for t in events.split(",") if t.strip()] or None,
+        interval=interval,
+        say=lambda line: typer.echo(line),
+    )
+    try:
+        listener.run(
+            ready=lambda: typer.echo(
+                f"Ready! Your webhook signing secret is {signing} (^C to quit)"
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    except ListenError as error:
+        console.print(str(error))
+        raise typer.Exit(1) from error
+
+
+def _demo_key(settings: Settings) -> str:
+    keys_file = settings.data_dir / DEMO_KEYS_FILE
+    if not keys_file.exists():
+        return ""
+    return str(json.loads(keys_file.read_text()).get("test_secret_key", ""))
 
 
 @account_app.command("create")

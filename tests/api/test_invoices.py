@@ -368,8 +368,13 @@ def test_lines_pagination(client: stripe.StripeClient) -> None:
         invoice.id, params={"limit": 2, "starting_after": page.data[-1].id}
     )
     assert rest.has_more is False
+    # In the invoice's order, as Stripe lists lines (not newest first like other lists).
     every = [line.amount for line in [*page.data, *rest.data]]
-    assert sorted(every) == [100, 200, 300]
+    assert every == [line.amount for line in invoice.lines.data] == [100, 200, 300]
+    back = client.v1.invoices.line_items.list(
+        invoice.id, params={"limit": 2, "ending_before": rest.data[0].id}
+    )
+    assert [line.amount for line in back.data] == [100, 200]
 
 
 def test_list_filters(client: stripe.StripeClient, live_client: stripe.StripeClient) -> None:

@@ -21,12 +21,20 @@ def _required(target: Route) -> list[str]:
     return [name for name, f in target.params.model_fields.items() if f.is_required()]
 
 
+# (A GET without an id that is not a list — the account's `/v1/billing/settings` — shows
+# the caller's own account: nothing of another tenant to leak.)
 LIST_ROUTES = [
-    r for r in ROUTES if r.method == "GET" and not path_parameters(r) and not _required(r)
+    r
+    for r in ROUTES
+    if r.method == "GET" and not path_parameters(r) and not _required(r) and r.returns == "list"
 ]
 # Lists of a parent's children (`/v1/subscription_items?subscription=…`) look the parent up.
+# (Previews, such as `/v1/credit_notes/preview?invoice=…`, need more than an id: their own
+# tests check that a foreign invoice is not found.)
 SCOPED_LIST_ROUTES = [
-    r for r in ROUTES if r.method == "GET" and not path_parameters(r) and _required(r)
+    r
+    for r in ROUTES
+    if r.method == "GET" and not path_parameters(r) and _required(r) and "/preview" not in r.path
 ]
 # Validation happens before any lookup: a request refused for its parameters reveals nothing.
 VALIDATION_CODES = {"parameter_missing", "parameter_unknown", "parameter_invalid"}

@@ -35,6 +35,8 @@ from tests.support.seeding import (
 )
 
 SUBSCRIPTIONS = 300
+# A batch big enough that the bulk run's writes stay uncommitted long enough to be seen.
+BIG_BATCH = 3000
 # Generous: a loaded 2-core CI machine renews a few dozen subscriptions a second.
 TIMEOUT = 300.0
 
@@ -190,12 +192,13 @@ def test_a_worker_killed_before_its_first_commit_loses_nothing(tmp_path: Path) -
         uow_factory = container.uow_factory
         now = container.clock.now()
         account = create_seed_account(uow_factory, now)
-        seeded = seed_due_subscriptions(uow_factory, account, 40, now)
+        seeded = seed_due_subscriptions(uow_factory, account, BIG_BATCH, now)
         env = {
             "RECUR_DATABASE_URL": scratch_url,
             "RECUR_DATA_DIR": str(tmp_path / "var"),
-            # One batch holds the whole run: nothing commits before BATCH_SECONDS of work.
-            "RECUR_WORKER_BATCH_SIZE": "1000",
+            # One batch holds the whole run, billed in bulk: its invoices are inserted, then
+            # its lines, charges and events (seconds for this many) before the one commit.
+            "RECUR_WORKER_BATCH_SIZE": str(BIG_BATCH),
             "RECUR_WORKER_INTERVAL": "0.1",
         }
         log = tmp_path / "worker.log"

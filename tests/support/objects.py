@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import stripe
 
@@ -42,9 +43,47 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
     item = client.v1.invoice_items.create(
         params={"customer": customer.id, "amount": 100, "currency": "eur"}
     )
+    schedule = client.v1.subscription_schedules.create(
+        params={
+            "customer": customer.id,
+            "start_date": int(time.time()) + 30 * 86400,  # not started: no subscription yet
+            "phases": [{"items": [{"price": price.id}], "iterations": 12}],
+        }
+    )
+    credit_note = client.v1.credit_notes.create(
+        params={
+            "invoice": str(subscription.latest_invoice),
+            "amount": 100,
+            "out_of_band_amount": 100,
+        }
+    )
+    # A credit and the debit that cancels it: the customer's balance stays 0.
+    transaction = client.v1.customers.balance_transactions.create(
+        customer.id, params={"amount": -500, "currency": "eur"}
+    )
+    client.v1.customers.balance_transactions.create(
+        customer.id, params={"amount": 500, "currency": "eur"}
+    )
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": payment_method.id,
+            "confirm": True,
+        }
+    )
+    refund = client.v1.refunds.create(params={"charge": str(intent.latest_charge), "amount": 100})
     event = client.v1.events.list(params={"limit": 1}).data[0]
+    # Disabled: routes walked with random bodies must not see deliveries appear meanwhile.
+    webhook_endpoint = client.v1.webhook_endpoints.create(
+        params={"url": "http://127.0.0.1:9/webhooks", "enabled_events": ["*"]}
+    )
+    client.v1.webhook_endpoints.update(webhook_endpoint.id, params={"disabled": True})
     return {
+        "webhook_endpoint": webhook_endpoint.id,
         "subscription": subscription.id,
+        "schedule": schedule.id,
         "item": subscription["items"].data[0].id,
         "invoice": str(subscription.latest_invoice),
         "event": event.id,
@@ -57,6 +96,11 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
         "promotion_code": promotion_code.id,
         "tax_rate": tax_rate.id,
         "test_clock": clock.id,
+        "credit_note": credit_note.id,
+        "transaction": transaction.id,
+        "payment_intent": intent.id,
+        "charge": str(intent.latest_charge),
+        "refund": refund.id,
     }
 
 

@@ -13,7 +13,6 @@ finalization delay is 0 (`set_finalization_delay`).
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Connection, Table, create_engine, func, select, text
+from sqlalchemy import Connection, Table, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from recur import bootstrap
@@ -38,6 +37,7 @@ from recur.domain.ids import BASE62, ID_SUFFIX_LENGTH
 from recur.domain.periods import add_intervals
 from recur.domain.tenancy import Scope
 from recur.services import accounts, coupons, customers, prices, products, tax_rates
+from recur.storage.bulk import insert_rows
 from recur.storage.db import normalize_url
 from recur.storage.repositories.accounts import AccountRepository
 from recur.storage.repositories.payment_methods import PaymentMethodRepository
@@ -109,41 +109,8 @@ def _id_maker(prefix: str) -> Iterator[str]:
 
 
 def bulk_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (all with the same keys) in one driver call: COPY on PostgreSQL.
-
-    SQLAlchemy's executemany runs a bind processor per value (JSON encoding above all),
-    which is most of the cost at 100,000 rows; here each distinct JSON value object is
-    encoded once and the driver gets plain tuples.
-    """
-    if not rows:
-        return
-    names = list(rows[0])
-    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
-    encoded: dict[int, tuple[Any, str]] = {}
-
-    def encode(value: Any) -> Any:
-        if value is None:
-            return None
-        hit = encoded.get(id(value))
-        if hit is None or hit[0] is not value:
-            hit = (value, json.dumps(value))
-            encoded[id(value)] = hit
-        return hit[1]
-
-    tuples = [
-        tuple(encode(row[name]) if name in json_columns else row[name] for name in names)
-        for row in rows
-    ]
-    columns = ", ".join(f'"{name}"' for name in names)
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        statement = f"COPY {table.name} ({columns}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for values in tuples:
-                copy.write_row(values)
-        return
-    marks = ", ".join("?" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", tuples)
+    """Insert rows (all with the same keys) in one driver call: COPY on PostgreSQL."""
+    insert_rows(connection, table, rows)
 
 
 def seed_due_subscriptions(

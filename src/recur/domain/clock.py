@@ -48,6 +48,8 @@ class FrozenClock:
 
 def ensure_utc_seconds(dt: datetime) -> datetime:
     """Return `dt` converted to UTC and truncated to whole seconds; naive datetimes are refused."""
+    if dt.tzinfo is UTC and not dt.microsecond:
+        return dt  # already (the common case: every time the engine computes itself)
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"naive datetime not allowed: {dt.isoformat()}")
     return dt.astimezone(UTC).replace(microsecond=0)

@@ -167,3 +167,8 @@ def apply_customer_balance(total: int, customer_balance: int) -> BalanceApplicat
         ending_balance=min(owed, 0),
         amount_due=max(owed, 0),
     )
+
+
+def invoice_number(prefix: str, sequence: int) -> str:
+    """A customer's invoice number for one value of its sequence: `PREFIX-0001`."""
+    return f"{prefix}-{sequence:04d}"

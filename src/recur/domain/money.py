@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Final
 
 from recur.domain.errors import InvalidRequest
@@ -63,8 +64,10 @@ def is_valid_currency(currency: str) -> bool:
     return currency in ISO_CURRENCIES
 
 
+@lru_cache(maxsize=4096)
 def decimal_to_fraction(value: Decimal) -> Fraction:
-    """Convert a finite Decimal to the exactly equal Fraction."""
+    """Convert a finite Decimal to the exactly equal Fraction (cached: a billing run
+    converts the same few percentages for every line)."""
     if not value.is_finite():
         raise ValueError(f"not a finite decimal: {value}")
     return Fraction(value)

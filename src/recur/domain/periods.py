@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Literal
 
-from dateutil.relativedelta import relativedelta
-
 from recur.domain.errors import InvalidRequest
 
 Interval = Literal["day", "week", "month", "year"]
@@ -34,18 +32,26 @@ def add_intervals(anchor: datetime, interval: Interval, interval_count: int, n: 
     anchor = _as_utc(anchor)
     steps = n * interval_count
     # Always from the anchor, never from the previous boundary: a Jan 31 anchor must come back
-    # to Mar 31 after Feb 28, which stepping month by month would lose. relativedelta clamps
-    # the day to the target month's length (Jan 31 + 1 month = Feb 28/29, Feb 29 + 1 year =
-    # Feb 28), which is Stripe's documented rule.
+    # to Mar 31 after Feb 28, which stepping month by month would lose. The day is clamped
+    # to the target month's length, as dateutil's relativedelta does (Jan 31 + 1 month =
+    # Feb 28/29, Feb 29 + 1 year = Feb 28), which is Stripe's documented rule.
     if interval == "day":
         return anchor + timedelta(days=steps)
     if interval == "week":
         return anchor + timedelta(weeks=steps)
     if interval == "month":
-        return anchor + relativedelta(months=steps)
+        return _add_months(anchor, steps)
     if interval == "year":
-        return anchor + relativedelta(years=steps)
+        return _add_months(anchor, 12 * steps)
     raise ValueError(f"unknown interval: {interval!r}")
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    """`moment + relativedelta(months=months)`, without its generality (a renewal computes
+    several boundaries; this is the hot path): same day, clamped to the month's length."""
+    year, month_index = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
+    return moment.replace(year=year, month=month_index + 1, day=day)
 
 
 def period_index_at(anchor: datetime, interval: Interval, interval_count: int, t: datetime) -> int:
@@ -130,3 +136,27 @@ def proration_factor(period_start: datetime, period_end: datetime, t: datetime) 
         raise ValueError(f"empty period: {period_start.isoformat()} .. {period_end.isoformat()}")
     t = min(max(t, period_start), period_end)
     return Fraction((period_end - t) // _MICROSECOND, (period_end - period_start) // _MICROSECOND)
+
+
+def config_cycle_anchor(
+    anchor: datetime, interval: Interval, interval_count: int, day_of_month: int
+) -> datetime:
+    """The moment periods are counted from when `billing_cycle_anchor_config` asked for
+    `day_of_month` and the anchor fell in a shorter month (clamped: Feb 28 for the 31st).
+
+    Counting from the clamped day would stay on it (Feb 28 → Mar 28 → Apr 28); counting
+    from an earlier boundary of the same cycle that has the asked-for day keeps every later
+    period on that day, clamped to each month's length (Jan 31 → Feb 28 → Mar 31 → Apr 30),
+    as Stripe bills a config's day "on the last day of shorter months". Returns `anchor`
+    itself when it has that day, or when no boundary of the cycle in the 48 before it has
+    it (whole years in February asked for the 30th).
+    """
+    anchor = _as_utc(anchor)
+    if interval not in ("month", "year") or anchor.day >= day_of_month:
+        return anchor
+    months = interval_count * (12 if interval == "year" else 1)
+    for back in range(1, 49):
+        year, month_index = divmod(anchor.year * 12 + anchor.month - 1 - back * months, 12)
+        if calendar.monthrange(year, month_index + 1)[1] >= day_of_month:
+            return anchor.replace(year=year, month=month_index + 1, day=day_of_month)
+    return anchor

@@ -11,7 +11,7 @@ period start), and every step commits with the state that says it was done.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,8 +21,10 @@ from typing import Any
 from recur.domain.clock import from_unix, to_unix
 from recur.domain.invoicing import LineDraft
 from recur.domain.money import format_amount, round_half_up
-from recur.domain.periods import Interval, add_intervals, period_index_at
+from recur.domain.periods import Interval, add_intervals, config_cycle_anchor, period_index_at
 from recur.domain.pricing import amount_for_quantity
+from recur.domain.tax import TaxRateTerms
+from recur.services import collection, customer_discounts, pending_updates
 from recur.services import invoices as invoice_service
 from recur.services.billing_settings import BillingSettings, billing_settings
 from recur.services.events import record_event
@@ -48,9 +50,19 @@ MAX_STEPS = 1000
 # finalized before the period it belongs to is left; cancellation wins over renewal.
 PRIORITY = (
     "finalize",
+    # A failed payment's retry (or the end of its retries) before anything else happens to
+    # the subscription at that second (services/collection.py).
+    "retry_payment",
+    "end_dunning",
     "expire_incomplete",
+    # A pending update expires before the period it was made in is left.
+    "expire_pending_update",
     "trial_will_end",
+    "schedule_expiring",
     "cancel",
+    # A schedule's phase boundary comes before a trial end or a renewal at the same second,
+    # so the invoice made then bills the new phase's prices (one invoice, no prorations).
+    "phase",
     "trial_end",
     "resume_collection",
     "overdue",
@@ -73,7 +85,7 @@ def _sort_key(action: Action) -> tuple[int, int]:
 
 
 def due_actions(
-    subscription: Record, open_invoices: list[Record], settings: BillingSettings
+    subscription: Record, open_invoices: Sequence[Record], settings: BillingSettings
 ) -> list[Action]:
     """Every action the subscription will need, earliest first (pure: no I/O)."""
     status = subscription["status"]
@@ -90,6 +102,11 @@ def due_actions(
             and status == "active"
         ):
             actions.append(Action("overdue", invoice["due_date"], invoice["id"]))
+        if invoice["status"] == "open" and status in ("active", "past_due", "trialing"):
+            actions.extend(payment_actions(invoice))
+    pending_update = subscription.get("pending_update") or {}
+    if pending_update.get("expires_at") is not None:
+        actions.append(Action("expire_pending_update", int(pending_update["expires_at"])))
     if status in ("canceled", "incomplete_expired"):
         # An ended subscription bills nothing more, but a draft it left (a renewal created
         # just before a cancellation) is still finalized when due, as Stripe does.
@@ -99,6 +116,12 @@ def due_actions(
             Action("expire_incomplete", subscription["created"] + settings.incomplete_expiry)
         )
         return sorted(actions, key=_sort_key)
+    # A subscription schedule's next phase boundary (or end) and its expiry notice
+    # (services/schedule_transitions.py); they happen while paused too.
+    if subscription.get("schedule_phase_at") is not None:
+        actions.append(Action("phase", int(subscription["schedule_phase_at"])))
+    if subscription.get("schedule_expiring_at") is not None:
+        actions.append(Action("schedule_expiring", int(subscription["schedule_expiring_at"])))
     if status == "paused":
         return sorted(actions, key=_sort_key)
     notices = subscription["notices"] or {}
@@ -128,6 +151,22 @@ def due_actions(
                 ahead = max(end - int(days_before) * 86400, subscription["current_period_start"])
                 actions.append(Action("invoice_ahead", ahead))
     return sorted(actions, key=_sort_key)
+
+
+def payment_actions(invoice: Record) -> list[Action]:
+    """A failed payment's next retry, or the end of its retries (pure; services/collection)."""
+    if invoice["collection_method"] != "charge_automatically":
+        return []
+    if invoice["next_payment_attempt"] is not None:
+        return [Action("retry_payment", int(invoice["next_payment_attempt"]), invoice["id"])]
+    dunning = invoice.get("dunning") or {}
+    if (
+        dunning.get("ends_at") is not None
+        and not dunning.get("ended")
+        and not dunning.get("blocked")
+    ):
+        return [Action("end_dunning", int(dunning["ends_at"]), invoice["id"])]
+    return []
 
 
 def next_action(uow: UnitOfWork, subscription: Record) -> Action | None:
@@ -165,9 +204,25 @@ def advance_subscription(uow: UnitOfWork, subscription_id: str, now: datetime) -
 # --- periods and lines ----------------------------------------------------------------
 
 
+def cycle_anchor(subscription: Record) -> datetime:
+    """The moment the subscription's periods are counted from: its anchor, or for an anchor
+    a `billing_cycle_anchor_config` clamped to a short month, an earlier boundary that has
+    the configured day (so the 31st bills Feb 28, then Mar 31)."""
+    anchor = from_unix(subscription["billing_cycle_anchor"])
+    config = subscription.get("billing_cycle_anchor_config")
+    if not config:
+        return anchor
+    return config_cycle_anchor(
+        anchor,
+        subscription["interval"],
+        int(subscription["interval_count"]),
+        int(config["day_of_month"]),
+    )
+
+
 def period_after(subscription: Record, start: datetime) -> datetime:
     """The end of the period that starts at `start` (computed from the anchor)."""
-    anchor = from_unix(subscription["billing_cycle_anchor"])
+    anchor = cycle_anchor(subscription)
     interval: Interval = subscription["interval"]
     count = int(subscription["interval_count"])
     index = period_index_at(anchor, interval, count, start)
@@ -176,7 +231,7 @@ def period_after(subscription: Record, start: datetime) -> datetime:
 
 def used_share(subscription: Record, start: datetime, end: datetime) -> Fraction:
     """The share of the cycle period containing `start` that [start, end) covers (exact)."""
-    anchor = from_unix(subscription["billing_cycle_anchor"])
+    anchor = cycle_anchor(subscription)
     interval: Interval = subscription["interval"]
     count = int(subscription["interval_count"])
     index = period_index_at(anchor, interval, count, start)
@@ -211,11 +266,47 @@ def item_lines(
     trial: bool = False,
 ) -> list[LineDraft]:
     """One line per item for [start, end): the price × quantity, times `factor`."""
+    items = uow.repository(SubscriptionItemRepository).items_of(subscription["id"])
+    return build_item_lines(
+        subscription,
+        items,
+        CatalogLookup(
+            price=lambda price_id: retrieve_price(uow, price_id),
+            product=lambda product_id: retrieve_product(uow, product_id),
+            tax_rates=lambda rate_ids: invoice_service.tax_terms(uow, rate_ids),
+        ),
+        start,
+        end,
+        factor=factor,
+        trial=trial,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLookup:
+    """How to find the catalog rows lines are made of (the billing run: loaded in bulk)."""
+
+    price: Callable[[str], Record]
+    product: Callable[[str], Record]
+    tax_rates: Callable[[Sequence[str]], tuple[TaxRateTerms, ...]]
+
+
+def build_item_lines(
+    subscription: Record,
+    items: Sequence[Record],
+    catalog: CatalogLookup,
+    start: datetime,
+    end: datetime,
+    *,
+    factor: Fraction = Fraction(1),
+    trial: bool = False,
+) -> list[LineDraft]:
+    """The lines of `items` for [start, end), given how to look up the catalog."""
     lines = []
     default_rates = subscription["default_tax_rates"] or []
-    for item in uow.repository(SubscriptionItemRepository).items_of(subscription["id"]):
-        price = retrieve_price(uow, item["price"])
-        product = retrieve_product(uow, price["product"])
+    for item in items:
+        price = catalog.price(item["price"])
+        product = catalog.product(price["product"])
         quantity = int(item["quantity"])
         if trial:
             amount = 0
@@ -235,7 +326,7 @@ def item_lines(
                 price_id=price["id"],
                 product_id=price["product"],
                 proration=factor != 1,
-                tax_rates=invoice_service.tax_terms(uow, item["tax_rates"] or default_rates),
+                tax_rates=catalog.tax_rates(item["tax_rates"] or default_rates),
                 subscription_item_id=item["id"],
             )
         )
@@ -258,6 +349,10 @@ def subscription_invoice(
     """A draft invoice for a subscription, with its discounts (written back when used up)."""
     customer = uow.repository(CustomerRepository).get(subscription["customer"])
     discounts = [dict(entry) for entry in subscription["discounts"] or []]
+    # The customer's discount applies while the subscription has none of its own in force.
+    inherited = customer_discounts.inherited_discount(
+        uow, customer, subscription["currency"], discounts, at
+    )
     request = invoice_service.InvoiceRequest(
         customer=customer,
         currency=subscription["currency"],
@@ -268,7 +363,7 @@ def subscription_invoice(
         days_until_due=subscription["days_until_due"],
         subscription=subscription["id"],
         cycle_period_start=period_start if cycle else None,
-        discounts=tuple(discounts),
+        discounts=(*discounts, *([inherited] if inherited is not None else [])),
         auto_advance=auto_advance,
         finalizes_at=finalizes_at,
     )
@@ -277,6 +372,8 @@ def subscription_invoice(
     if discounts != list(subscription["discounts"] or []):
         changes["discounts"] = discounts
     uow.repository(SubscriptionRepository).update(subscription["id"], changes)
+    if inherited is not None:
+        customer_discounts.record_inherited_use(uow, customer, inherited)
     return invoice
 
 
@@ -303,7 +400,7 @@ def _finalize(uow: UnitOfWork, subscription: Record, action: Action, at: datetim
         invoice_service.void_invoice(uow, invoice["id"], at)
 
 
-def _last_period(subscription: Record, start: datetime) -> tuple[datetime, Fraction]:
+def last_period(subscription: Record, start: datetime) -> tuple[datetime, Fraction]:
     """The end of the period starting at `start` and the share of it that is billed.
 
     A period that `cancel_at` cuts short ends then, billed prorated by the exact seconds
@@ -352,7 +449,7 @@ def _cycle_invoice(
 def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
     previous_start = from_unix(subscription["current_period_start"])
     start = from_unix(subscription["current_period_end"])
-    end, factor = _last_period(subscription, start)
+    end, factor = last_period(subscription, start)
     subscription = update_subscription_record(
         uow,
         subscription,
@@ -370,7 +467,7 @@ def _renew(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) 
 def _invoice_ahead(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
     """`invoice_timing=before` (Recur extension): the next period's invoice, N days early."""
     start = from_unix(subscription["current_period_end"])
-    end, factor = _last_period(subscription, start)
+    end, factor = last_period(subscription, start)
     notices = dict(subscription["notices"] or {}, invoiced_ahead=to_unix(start))
     subscription = uow.repository(SubscriptionRepository).update(
         subscription["id"], {"notices": notices}
@@ -404,7 +501,10 @@ def _trial_end(uow: UnitOfWork, subscription: Record, action: Action, at: dateti
             )
         return
     start = at
-    end, factor = _last_period(subscription, start)
+    end, _ = last_period(subscription, start)
+    # A trial that ends before the anchor (a later billing_cycle_anchor, or a config's day)
+    # leaves part of a period up to it: billed prorated by the exact seconds, as at creation.
+    factor = used_share(subscription, start, end)
     subscription = update_subscription_record(
         uow,
         subscription,
@@ -423,7 +523,7 @@ def end_subscription(uow: UnitOfWork, subscription: Record, at: datetime, *, rea
     """Cancel now: status canceled, `customer.subscription.deleted`; nothing is billed after."""
     details = dict(subscription["cancellation_details"] or {})
     details.setdefault("reason", reason)
-    return update_subscription_record(
+    ended = update_subscription_record(
         uow,
         subscription,
         {
@@ -436,6 +536,13 @@ def end_subscription(uow: UnitOfWork, subscription: Record, at: datetime, *, rea
         at,
         event="customer.subscription.deleted",
     )
+    if subscription.get("schedule"):
+        # Its schedule ends with it (completed, or canceled). Imported here: that module
+        # builds on this one.
+        from recur.services.schedule_transitions import schedule_subscription_ended
+
+        schedule_subscription_ended(uow, ended, at, reason=details["reason"])
+    return ended
 
 
 def bill_in_arrears_until(uow: UnitOfWork, subscription: Record, at: datetime) -> None:
@@ -486,6 +593,10 @@ def _expire_incomplete(uow: UnitOfWork, subscription: Record, action: Action, at
         {"status": "incomplete_expired", "ended_at": to_unix(at), "next_action_at": None},
         at,
     )
+    if subscription.get("schedule"):
+        from recur.services.schedule_transitions import schedule_subscription_ended
+
+        schedule_subscription_ended(uow, subscription, at, reason="payment_failed")
 
 
 def _resume_collection(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
@@ -494,6 +605,33 @@ def _resume_collection(uow: UnitOfWork, subscription: Record, action: Action, at
 
 def _overdue(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
     update_subscription_record(uow, subscription, {"status": "past_due"}, at)
+
+
+def _target(action: Action) -> str:
+    if action.target is None:
+        raise RuntimeError(f"a {action.kind} action names its invoice")
+    return action.target
+
+
+def _retry_payment(uow: UnitOfWork, action: Action, at: datetime) -> None:
+    collection.retry_invoice_payment(uow, _target(action), at)
+
+
+def _end_dunning(uow: UnitOfWork, action: Action, at: datetime) -> None:
+    collection.end_dunning_action(uow, _target(action), at)
+
+
+def _phase(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    # Imported here: services.schedule_transitions builds on this module.
+    from recur.services.schedule_transitions import enter_next_phase
+
+    enter_next_phase(uow, subscription, at)
+
+
+def _schedule_expiring(uow: UnitOfWork, subscription: Record, action: Action, at: datetime) -> None:
+    from recur.services.schedule_transitions import send_expiring_notice
+
+    send_expiring_notice(uow, subscription, at)
 
 
 PERFORMERS: dict[str, Callable[[UnitOfWork, Record, Action, datetime], None]] = {
@@ -506,6 +644,13 @@ PERFORMERS: dict[str, Callable[[UnitOfWork, Record, Action, datetime], None]] = 
     "resume_collection": _resume_collection,
     "overdue": _overdue,
     "invoice_ahead": _invoice_ahead,
+    "expire_pending_update": lambda uow, subscription, action, at: (
+        pending_updates.expire_pending_update(uow, subscription, at)
+    ),
+    "phase": _phase,
+    "schedule_expiring": _schedule_expiring,
+    "retry_payment": lambda uow, subscription, action, at: _retry_payment(uow, action, at),
+    "end_dunning": lambda uow, subscription, action, at: _end_dunning(uow, action, at),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from recur.domain.clock import to_unix
 from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.ids import new_id
-from recur.services import payment_methods
+from recur.services import balance_transactions, payment_methods
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.test_clocks import TestClockRepository
@@ -102,6 +102,7 @@ def create_customer(
     for name in ("name", "email", "phone", "description", "address", "shipping"):
         row[name] = values.get(name)
     record = _repo(uow).insert(row)
+    balance_transactions.record_customer_balance_set(uow, None, record, now)
     default = values.get("default_payment_method")
     given = values.get("payment_method")
     if given is not None:
@@ -133,9 +134,11 @@ def get_live_customer(
     return record
 
 
-def update_customer(uow: UnitOfWork, customer_id: str, changes: Mapping[str, Any]) -> Record:
+def update_customer(
+    uow: UnitOfWork, customer_id: str, changes: Mapping[str, Any], now: datetime
+) -> Record:
     """Apply changes (only the fields given; None unsets) to a live customer."""
-    get_live_customer(uow, customer_id, param=None)
+    current = get_live_customer(uow, customer_id, param=None)
     values = dict(changes)
     if "invoice_prefix" in values:
         prefix = values["invoice_prefix"]
@@ -151,7 +154,9 @@ def update_customer(uow: UnitOfWork, customer_id: str, changes: Mapping[str, Any
     default = values.get("default_payment_method")
     if default is not None:
         payment_methods.check_attached(uow, default, customer_id, DEFAULT_PAYMENT_METHOD_PARAM)
-    return _repo(uow).update(customer_id, values)
+    updated = _repo(uow).update(customer_id, values)
+    balance_transactions.record_customer_balance_set(uow, current, updated, now)
+    return updated
 
 
 def delete_customer(uow: UnitOfWork, customer_id: str) -> Record:

@@ -67,27 +67,43 @@ def record_event(
     previous: Mapping[str, Any] | None = None,
 ) -> None:
     """Write an event about the object `view` (of `kind`) as it is after the change."""
-    wire = render(kind, view)
+    row = event_row(event_type, kind, view, at, previous=previous)
+    if row is not None:
+        uow.repository(EventRepository).insert_many([row])
+
+
+def event_row(
+    event_type: str,
+    kind: str,
+    view: Mapping[str, Any],
+    at: datetime,
+    *,
+    previous: Mapping[str, Any] | None = None,
+    wire: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The event row (pure), or None for an update that changed nothing a client can see.
+
+    `wire` is the rendered `view` when the caller already has it (the billing run renders
+    an invoice once for the events that show it in the same state).
+    """
+    if wire is None:
+        wire = render(kind, view)
     data: dict[str, Any] = {"object": wire}
     if previous is not None:
         before = render(kind, previous)
         changes = changed_attributes(before, wire)
         if not changes:
-            return  # an update that changed nothing a client can see is no event
+            return None
         data["previous_attributes"] = changes
-    uow.repository(EventRepository).insert_many(
-        [
-            {
-                "id": new_id("evt"),
-                "created": to_unix(at),
-                "type": event_type,
-                "api_version": API_VERSION,
-                "object_id": wire.get("id"),
-                "data": data,
-                "pending_webhooks": 0,
-            }
-        ]
-    )
+    return {
+        "id": new_id("evt"),
+        "created": to_unix(at),
+        "type": event_type,
+        "api_version": API_VERSION,
+        "object_id": wire.get("id"),
+        "data": data,
+        "pending_webhooks": 0,
+    }
 
 
 def retrieve_event(uow: UnitOfWork, event_id: str) -> Record:

@@ -26,8 +26,7 @@ from recur.domain.invoicing import (
 from recur.domain.money import is_valid_currency
 from recur.domain.tax import TaxRateTerms
 from recur.domain.tenancy import Scope
-from recur.gateways import simulated
-from recur.services import subscription_status
+from recur.services import balance_transactions, subscription_status
 from recur.services.billing_settings import billing_settings
 from recur.services.coupons import coupon_terms, get_coupon_record
 from recur.services.customers import get_live_customer
@@ -36,7 +35,6 @@ from recur.services.payment_methods import check_attached
 from recur.services.tax_rates import get_active_tax_rate, retrieve_tax_rate, tax_rate_terms
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.billing import (
-    ChargeRepository,
     DueWork,
     InvoiceItemRepository,
     InvoiceLineRepository,
@@ -44,7 +42,7 @@ from recur.storage.repositories.billing import (
     SubscriptionRepository,
 )
 from recur.storage.repositories.customers import CustomerRepository
-from recur.storage.repositories.payment_methods import PaymentMethodRepository
+from recur.storage.repositories.payments import PaymentIntentRepository
 from recur.storage.repositories.test_clocks import TestClockRepository
 from recur.storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -114,37 +112,33 @@ def active_discounts(
     uow: UnitOfWork, discounts: Sequence[Mapping[str, Any]], at: datetime
 ) -> list[tuple[Mapping[str, Any], CouponTerms]]:
     """The discounts (subscription or customer entries) in force at `at`, with their terms."""
-    active = []
-    for entry in discounts:
-        start = entry.get("start")
-        end = entry.get("end")
-        if start is not None and at < from_unix(start):
-            continue
-        if end is not None and at >= from_unix(end):
-            continue
-        coupon = get_coupon_record(uow, entry["coupon"])
-        active.append((entry, coupon_terms(coupon)))
-    return active
+    return [
+        (entry, coupon_terms(get_coupon_record(uow, entry["coupon"])))
+        for entry in discounts_in_force(discounts, at)
+    ]
 
 
-def create_invoice(
-    uow: UnitOfWork, request: InvoiceRequest, lines: Sequence[LineDraft], at: datetime
-) -> Record:
-    """Write a draft invoice with `lines` plus the customer's pending items; returns it."""
+def discounts_in_force(
+    discounts: Sequence[Mapping[str, Any]], at: datetime
+) -> list[Mapping[str, Any]]:
+    """The discount entries whose [start, end) contains `at` (pure)."""
+    moment = to_unix(at)
+    return [
+        entry
+        for entry in discounts
+        if (entry.get("start") is None or moment >= entry["start"])
+        and (entry.get("end") is None or moment < entry["end"])
+    ]
+
+
+def new_invoice_row(
+    request: InvoiceRequest,
+    invoice_id: str,
+    applied: Sequence[tuple[Mapping[str, Any], CouponTerms]],
+    at: datetime,
+) -> dict[str, Any]:
+    """A new draft's columns, before its totals (pure: the billing run builds them in bulk)."""
     customer = request.customer
-    pending: list[Record] = []
-    if request.sweep_pending_items:
-        pending = [
-            item
-            for item in uow.repository(InvoiceItemRepository).pending_for(
-                customer["id"], request.subscription
-            )
-            if item["currency"] == request.currency
-        ]
-    default_rates = tax_terms(uow, request.default_tax_rates)
-    drafts = [*lines, *(_pending_item_line(uow, item, default_rates) for item in pending)]
-    applied = active_discounts(uow, request.discounts, at)
-    invoice_id = new_id("in")
     finalizes_at = request.finalizes_at if request.auto_advance else None
     row: dict[str, Any] = {
         "id": invoice_id,
@@ -182,18 +176,40 @@ def create_invoice(
     }
     if request.days_until_due is not None:
         row["due_date"] = to_unix(at + timedelta(days=request.days_until_due))
-    figures, line_rows = _figures_and_lines(
+    return row
+
+
+def create_invoice(
+    uow: UnitOfWork, request: InvoiceRequest, lines: Sequence[LineDraft], at: datetime
+) -> Record:
+    """Write a draft invoice with `lines` plus the customer's pending items; returns it."""
+    customer = request.customer
+    pending: list[Record] = []
+    if request.sweep_pending_items:
+        pending = [
+            item
+            for item in uow.repository(InvoiceItemRepository).pending_for(
+                customer["id"], request.subscription
+            )
+            if item["currency"] == request.currency
+        ]
+    default_rates = tax_terms(uow, request.default_tax_rates)
+    drafts = [*lines, *(_pending_item_line(uow, item, default_rates) for item in pending)]
+    applied = active_discounts(uow, request.discounts, at)
+    invoice_id = new_id("in")
+    row = new_invoice_row(request, invoice_id, applied, at)
+    figures, line_rows = figures_and_lines(
         customer, invoice_id, request.subscription, request.currency, drafts, applied, at
     )
     invoice = _invoices(uow).insert({**row, **figures})
     _lines(uow).insert_many(line_rows)
     uow.repository(InvoiceItemRepository).attach([item["id"] for item in pending], invoice_id)
-    _consume_once_discounts(applied, at)
+    consume_once_discounts(applied, at)
     record_event(uow, "invoice.created", "invoice", invoice_view(uow, invoice), at)
     return invoice
 
 
-def _figures_and_lines(
+def figures_and_lines(
     customer: Record,
     invoice_id: str,
     subscription: str | None,
@@ -291,7 +307,7 @@ def recompute_draft(
         (entry, coupon_terms(get_coupon_record(uow, entry["coupon"])))
         for entry in invoice["discount_entries"] or []
     ]
-    figures, rows = _figures_and_lines(
+    figures, rows = figures_and_lines(
         customer,
         invoice_id,
         invoice["subscription"],
@@ -308,7 +324,7 @@ def recompute_draft(
     return invoice
 
 
-def _consume_once_discounts(
+def consume_once_discounts(
     applied: Sequence[tuple[Mapping[str, Any], CouponTerms]], at: datetime
 ) -> None:
     # A `once` discount applies to one invoice: the caller stores the entries it passed in,
@@ -374,6 +390,8 @@ def invoice_view(uow: UnitOfWork, invoice: Record) -> dict[str, Any]:
     view["default_tax_rate_records"] = [
         retrieve_tax_rate(uow, rate_id) for rate_id in invoice.get("default_tax_rates") or []
     ]
+    # Its PaymentIntents (`payments`, `payment_intent`, `charge` on the wire).
+    view["payments"] = uow.repository(PaymentIntentRepository).of_invoice(invoice["id"])
     return view
 
 
@@ -416,7 +434,12 @@ def retrieve_invoice(uow: UnitOfWork, invoice_id: str, *, param: str | None = No
 
 
 def finalize_invoice(
-    uow: UnitOfWork, invoice_id: str, at: datetime, *, attempt: bool = True
+    uow: UnitOfWork,
+    invoice_id: str,
+    at: datetime,
+    *,
+    attempt: bool = True,
+    intent: bool = True,
 ) -> Record:
     """Draft → open: number, customer balance, due date; then collect it.
 
@@ -432,13 +455,39 @@ def finalize_invoice(
         )
     customers = uow.repository(CustomerRepository)
     customer = customers.get(invoice["customer"], for_update=True)
-    balance = apply_customer_balance(int(invoice["total"]), int(customer["balance"]))
-    if balance.ending_balance != customer["balance"]:
-        customers.update(customer["id"], {"balance": balance.ending_balance})
+    values, ending_balance = finalization(invoice, int(customer["balance"]), at)
+    if ending_balance != customer["balance"]:
+        balance_transactions.record_applied_to_invoice(uow, customer, invoice, ending_balance, at)
+    values["number"] = _invoices(uow).take_invoice_number(customer["id"])
+    invoice = _invoices(uow).update(invoice_id, values)
+    if (
+        intent
+        and values["amount_due"] > 0
+        and invoice["collection_method"] == "charge_automatically"
+    ):
+        # Stripe makes the invoice's PaymentIntent at finalization (a `default_incomplete`
+        # subscription's client confirms it); the payment attempt uses it. Not for a draft
+        # finalized to be paid out of band at once (`intent=False`).
+        from recur.services import collection  # builds on this module
+
+        collection.prepare_invoice_intent(uow, invoice, at)
+    record_event(uow, "invoice.finalized", "invoice", invoice_view(uow, invoice), at)
+    if values["amount_due"] == 0:
+        return mark_paid(uow, invoice, at)
+    if attempt and invoice["collection_method"] == "charge_automatically":
+        return attempt_payment(uow, invoice, at)
+    return invoice
+
+
+def finalization(
+    invoice: Record, customer_balance: int, at: datetime
+) -> tuple[dict[str, Any], int]:
+    """Draft → open (pure): the invoice's new columns but its number, and the customer's
+    balance after the invoice used or added to it."""
+    balance = apply_customer_balance(int(invoice["total"]), customer_balance)
     transitions = dict(invoice["status_transitions"] or {}, finalized_at=to_unix(at))
     values: dict[str, Any] = {
         "status": "open",
-        "number": _invoices(uow).take_invoice_number(customer["id"]),
         "starting_balance": balance.starting_balance,
         "ending_balance": balance.ending_balance,
         "amount_due": balance.amount_due,
@@ -448,13 +497,7 @@ def finalize_invoice(
     }
     if invoice["collection_method"] == "send_invoice" and invoice["due_date"] is None:
         values["due_date"] = to_unix(at + timedelta(days=30))
-    invoice = _invoices(uow).update(invoice_id, values)
-    record_event(uow, "invoice.finalized", "invoice", invoice_view(uow, invoice), at)
-    if balance.amount_due == 0:
-        return mark_paid(uow, invoice, at)
-    if attempt and invoice["collection_method"] == "charge_automatically":
-        return attempt_payment(uow, invoice, at)
-    return invoice
+    return values, balance.ending_balance
 
 
 def payment_method_for(uow: UnitOfWork, invoice: Record) -> str | None:
@@ -473,71 +516,51 @@ def payment_method_for(uow: UnitOfWork, invoice: Record) -> str | None:
 def attempt_payment(
     uow: UnitOfWork, invoice: Record, at: datetime, *, payment_method: str | None = None
 ) -> Record:
-    """Charge an open invoice's amount remaining once; record the charge and the outcome."""
-    method_id = payment_method or payment_method_for(uow, invoice)
-    attempt = int(invoice["attempt_count"]) + 1
-    if method_id is None:
-        outcome = simulated.ChargeOutcome(
-            False,
-            "invoice_no_customer_payment_method",
-            None,
-            "The customer has no default payment method to charge.",
-        )
-    else:
-        method = uow.repository(PaymentMethodRepository).get(method_id, param="payment_method")
-        outcome = simulated.charge(method["behavior"], off_session=True)
-        uow.repository(ChargeRepository).insert(
-            {
-                "id": new_id("ch"),
-                "created": to_unix(at),
-                "invoice": invoice["id"],
-                "customer": invoice["customer"],
-                "payment_method": method_id,
-                "amount": invoice["amount_remaining"],
-                "currency": invoice["currency"],
-                "status": "succeeded" if outcome.succeeded else "failed",
-                "failure_code": outcome.failure_code,
-                "decline_code": outcome.decline_code,
-                "failure_message": outcome.failure_message,
-                # One charge per attempt: a replayed attempt collides here instead of charging.
-                "idempotency_key": f"{invoice['id']}:attempt:{attempt}",
-            }
-        )
-    invoice = _invoices(uow).update(
-        invoice["id"], {"attempt_count": attempt, "attempted": True, "next_payment_attempt": None}
-    )
-    if outcome.succeeded:
-        return mark_paid(uow, invoice, at)
-    view = invoice_view(uow, invoice)
-    record_event(uow, "invoice.payment_failed", "invoice", view, at)
-    if outcome.requires_action:
-        record_event(uow, "invoice.payment_action_required", "invoice", view, at)
-    subscription_status.after_payment_failed(uow, invoice, at)
-    return invoice
+    """Charge an open invoice's amount remaining once (services/collection.py)."""
+    from recur.services import collection  # builds on this module
+
+    collected = collection.attempt_invoice_payment(uow, invoice, at, payment_method=payment_method)
+    return collected.invoice
+
+
+def attempted_values(invoice: Record) -> dict[str, Any]:
+    """The invoice's columns after one more payment attempt (pure)."""
+    return {
+        "attempt_count": int(invoice["attempt_count"]) + 1,
+        "attempted": True,
+        "next_payment_attempt": None,
+    }
+
+
+def paid_values(invoice: Record, at: datetime, *, out_of_band: bool = False) -> dict[str, Any]:
+    """Open → paid (pure): the invoice's new columns."""
+    return {
+        "status": "paid",
+        # Stripe: paid, void and uncollectible invoices never advance by themselves.
+        "auto_advance": False,
+        "amount_paid": invoice["amount_due"],
+        "amount_remaining": 0,
+        "paid_out_of_band": out_of_band,
+        "next_payment_attempt": None,
+        "status_transitions": dict(invoice["status_transitions"] or {}, paid_at=to_unix(at)),
+    }
 
 
 def mark_paid(
     uow: UnitOfWork, invoice: Record, at: datetime, *, out_of_band: bool = False
 ) -> Record:
     """Open → paid (a zero amount, a successful charge, or paid out of band)."""
-    transitions = dict(invoice["status_transitions"] or {}, paid_at=to_unix(at))
     invoice = _invoices(uow).update(
-        invoice["id"],
-        {
-            "status": "paid",
-            # Stripe: paid, void and uncollectible invoices never advance by themselves.
-            "auto_advance": False,
-            "amount_paid": invoice["amount_due"],
-            "amount_remaining": 0,
-            "paid_out_of_band": out_of_band,
-            "next_payment_attempt": None,
-            "status_transitions": transitions,
-        },
+        invoice["id"], paid_values(invoice, at, out_of_band=out_of_band)
     )
     view = invoice_view(uow, invoice)
     if invoice["amount_paid"] > 0 and not out_of_band:
         record_event(uow, "invoice.payment_succeeded", "invoice", view, at)
     record_event(uow, "invoice.paid", "invoice", view, at)
+    if out_of_band:
+        from recur.services import collection  # builds on this module
+
+        collection.cancel_invoice_intents(uow, invoice, at, reason="automatic")
     subscription_status.after_invoice_paid(uow, invoice, at)
     return invoice
 
@@ -561,21 +584,31 @@ def pay_invoice(
             "This invoice is void and can no longer be paid.", code="invoice_not_open"
         )
     if invoice["status"] == "draft":
-        invoice = finalize_invoice(uow, invoice_id, at, attempt=False)
+        invoice = finalize_invoice(uow, invoice_id, at, attempt=False, intent=not paid_out_of_band)
         if invoice["status"] == "paid":
             return invoice
     # An uncollectible invoice can still be paid (Stripe: it stays payable until voided).
     if paid_out_of_band:
         return mark_paid(uow, invoice, at, out_of_band=True)
-    paid = attempt_payment(uow, invoice, at, payment_method=payment_method)
-    if paid["status"] != "paid":
-        charge = uow.repository(ChargeRepository).latest_for(paid["id"]) or {}
+    from recur.services import collection  # builds on this module
+
+    collection.check_payable(uow, invoice)
+    collected = collection.attempt_invoice_payment(uow, invoice, at, payment_method=payment_method)
+    if collected.status in ("succeeded", "unknown"):
+        # Unknown: the invoice stays open, its PaymentIntent `processing` until reconciled.
+        return collected.invoice
+    if collected.status == "requires_action":
         raise PaymentFailed(
-            charge.get("failure_message") or "Your card was declined.",
-            code=charge.get("failure_code") or "card_declined",
-            decline_code=charge.get("decline_code"),
+            "This payment requires additional user action before it can be completed "
+            "successfully: the customer can authenticate on the hosted invoice page.",
+            code="invoice_payment_intent_requires_action",
         )
-    return paid
+    failure = collected.failure or {}
+    raise PaymentFailed(
+        failure.get("failure_message") or "Your card was declined.",
+        code=failure.get("failure_code") or "card_declined",
+        decline_code=failure.get("decline_code"),
+    )
 
 
 def void_invoice(uow: UnitOfWork, invoice_id: str, at: datetime) -> Record:
@@ -602,7 +635,12 @@ def void_invoice(uow: UnitOfWork, invoice_id: str, at: datetime) -> Record:
             "next_payment_attempt": None,
         },
     )
+    # Stripe (since API version 2019-12-03): the balance the invoice used is given back.
+    balance_transactions.record_unapplied_from_invoice(uow, invoice, at)
     record_event(uow, "invoice.voided", "invoice", invoice_view(uow, invoice), at)
+    from recur.services import collection  # builds on this module
+
+    collection.cancel_invoice_intents(uow, invoice, at, reason="void_invoice")
     return invoice
 
 
@@ -731,6 +769,14 @@ def create_manual_invoice(uow: UnitOfWork, values: Mapping[str, Any], now: datet
     )
     amount = sum(int(item["amount"]) for item in pending if item["currency"] == currency)
     discounts = redeem_discounts(uow, values.get("discounts") or [], customer, amount, currency, at)
+    inherited = None
+    if "discounts" not in values:
+        # Stripe: "If not specified, inherits the discount from the invoice's customer."
+        from recur.services import customer_discounts
+
+        inherited = customer_discounts.inherited_discount(uow, customer, currency, [], at)
+        if inherited is not None:
+            discounts = [inherited]
     auto_advance = bool(values.get("auto_advance", False))
     finalizes_at = values.get("automatically_finalizes_at")
     request = InvoiceRequest(
@@ -757,6 +803,8 @@ def create_manual_invoice(uow: UnitOfWork, values: Mapping[str, Any], now: datet
         default_tax_rates=tuple(default_rates),
     )
     invoice = create_invoice(uow, request, [], at)
+    if inherited is not None:
+        customer_discounts.record_inherited_use(uow, customer, inherited)
     if due_date is not None:
         invoice = _invoices(uow).update(invoice["id"], {"due_date": int(due_date)})
     if subscription_id:

@@ -27,17 +27,13 @@ from recur.domain.invoicing import LineDraft, apply_customer_balance
 from recur.domain.periods import Interval, add_intervals
 from recur.domain.pricing import amount_for_quantity
 from recur.domain.proration import ProratedItem, difference_line, proration_lines
-from recur.services import advance
+from recur.services import advance, pending_updates
 from recur.services import invoices as invoice_service
 from recur.services.customers import get_live_customer
 from recur.services.events import record_event
 from recur.services.prices import create_price, get_price, price_terms, retrieve_price
 from recur.services.products import retrieve_product
-from recur.services.subscription_status import (
-    ENDED,
-    subscription_view,
-    update_subscription_record,
-)
+from recur.services.subscription_status import ENDED, subscription_view
 from recur.services.tax_rates import get_active_tax_rate, retrieve_tax_rate
 from recur.storage.repositories.base import Page, PageRequest, Record
 from recur.storage.repositories.billing import (
@@ -79,6 +75,10 @@ class ChangeResult:
     subscription: Record
     invoice: Record | None = None
     added_items: list[str] = field(default_factory=list)
+    # The subscription's view before the change (for the one `updated` event), and what a
+    # pending update puts back when the change's invoice is not paid.
+    before: dict[str, Any] | None = None
+    restore: dict[str, Any] | None = None
 
 
 def _subscriptions(uow: UnitOfWork) -> SubscriptionRepository:
@@ -383,6 +383,17 @@ def _check_options(options: ChangeOptions, subscription: Record) -> None:
             f"Invalid payment_behavior: must be one of {', '.join(PAYMENT_BEHAVIORS)}",
             param="payment_behavior",
         )
+    if (
+        options.payment_behavior == "pending_if_incomplete"
+        and subscription["collection_method"] == "send_invoice"
+    ):
+        # Stripe: "Pending updates aren't supported when the subscription's
+        # collection_method is send_invoice".
+        raise InvalidRequest(
+            "payment_behavior=pending_if_incomplete cannot be used with a subscription whose "
+            "collection_method is send_invoice.",
+            param="payment_behavior",
+        )
     if options.billing_cycle_anchor not in (None, "now", "unchanged"):
         raise InvalidRequest(
             "Invalid billing_cycle_anchor: must be one of now, unchanged",
@@ -406,11 +417,16 @@ def _apply_change(
     at: datetime,
     *,
     param: str = "items",
+    catch_up: bool = True,
 ) -> ChangeResult:
-    """Write the change and its prorations; the immediate invoice is left as a draft."""
+    """Write the change and its prorations; the immediate invoice is left as a draft.
+
+    `catch_up=False` is for a change made by `advance` itself (a schedule's phase
+    transition), which is already the action due at `at`."""
     # Whatever time already owes (a renewal the worker has not reached yet) happens first,
     # so the change is prorated against the period that is really current.
-    advance.advance_subscription(uow, subscription_id, at)
+    if catch_up:
+        advance.advance_subscription(uow, subscription_id, at)
     subscription = _subscriptions(uow).get(subscription_id, for_update=True)
     status = subscription["status"]
     if status in ENDED:
@@ -438,6 +454,11 @@ def _apply_change(
             param="billing_cycle_anchor",
         )
     before = subscription_view(uow, subscription)
+    restore = (
+        pending_updates.capture(uow, subscription_id)
+        if options.payment_behavior == "pending_if_incomplete"
+        else None
+    )
     old = _snapshot(uow, subscription)
     added: list[str] = []
     interval: tuple[Interval, int] = (subscription["interval"], int(subscription["interval_count"]))
@@ -487,6 +508,8 @@ def _apply_change(
             )
         values.update(
             billing_cycle_anchor=to_unix(at),
+            # The anchor is now the change: a billing_cycle_anchor_config no longer applies.
+            billing_cycle_anchor_config=None,
             current_period_start=to_unix(at),
             current_period_end=to_unix(new_end),
         )
@@ -502,8 +525,6 @@ def _apply_change(
         invoice_now = sum(line.amount for line in lines) > 0
     _add_pending_items(uow, subscription, lines, old, new, at)
     subscription = _subscriptions(uow).update(subscription_id, values)
-    after = subscription_view(uow, subscription)
-    record_event(uow, "customer.subscription.updated", "subscription", after, at, previous=before)
     invoice = None
     if invoice_now:
         invoice = advance.subscription_invoice(
@@ -518,21 +539,28 @@ def _apply_change(
             finalizes_at=None,
         )
         subscription = _subscriptions(uow).get(subscription_id)
-    return ChangeResult(subscription, invoice, added)
+    return ChangeResult(subscription, invoice, added, before=before, restore=restore)
 
 
 def _collect(
-    uow: UnitOfWork, subscription: Record, invoice: Record, options: ChangeOptions, at: datetime
+    uow: UnitOfWork, result: ChangeResult, invoice: Record, options: ChangeOptions, at: datetime
 ) -> None:
     """Finalize the change's invoice and collect it as `payment_behavior` says."""
+    subscription = result.subscription
+    pending = options.payment_behavior == "pending_if_incomplete"
+    if pending:
+        pending_updates.hold(uow, subscription["id"], invoice["id"])
     attempt = options.payment_behavior != "default_incomplete"
     invoice = invoice_service.finalize_invoice(uow, invoice["id"], at, attempt=attempt)
     if invoice["status"] == "paid" or invoice["collection_method"] == "send_invoice":
         return
-    if options.payment_behavior in ("error_if_incomplete", "pending_if_incomplete"):
-        # Raising rolls the whole request back: the subscription is left as it was. Stripe
-        # answers pending_if_incomplete with a `pending_update`; Recur refuses the change
-        # (402) instead, so the caller retries it once the customer can pay.
+    if pending and result.restore is not None:
+        # Stripe's pending update: the subscription stays as it was, the invoice open; the
+        # change applies when the invoice is paid, or is discarded at `expires_at`.
+        pending_updates.defer(uow, subscription["id"], result.restore, invoice["id"], at)
+        return
+    if options.payment_behavior == "error_if_incomplete":
+        # Raising rolls the whole request back: the subscription is left as it was.
         charge = uow.repository(ChargeRepository).latest_for(invoice["id"]) or {}
         raise CardDeclined(
             charge.get("failure_message") or "Your card was declined.",
@@ -543,8 +571,9 @@ def _collect(
         current = _subscriptions(uow).get(subscription["id"])
         if current["status"] == "active":
             # Stripe: "transition the subscription to status=past_due when payment is
-            # required and await explicit confirmation of the invoice's payment".
-            update_subscription_record(uow, current, {"status": "past_due"}, at)
+            # required and await explicit confirmation of the invoice's payment". The
+            # change's one `updated` event (emitted after this) shows the new status.
+            _subscriptions(uow).update(current["id"], {"status": "past_due"})
 
 
 def change_subscription(
@@ -555,23 +584,39 @@ def change_subscription(
     at: datetime,
     *,
     param: str = "items",
+    catch_up: bool = True,
+    event: bool = True,
 ) -> ChangeResult:
-    """Change items at `at` with prorations; invoice and collect now if the options say so."""
-    result = _apply_change(uow, subscription_id, raw_items, options, at, param=param)
+    """Change items at `at` with prorations; invoice and collect now if the options say so.
+
+    Emits the one `customer.subscription.updated` of the change, unless `event=False` (the
+    caller changes more of the subscription and emits one event for all of it)."""
+    result = _apply_change(
+        uow, subscription_id, raw_items, options, at, param=param, catch_up=catch_up
+    )
     if result.invoice is not None:
-        _collect(uow, result.subscription, result.invoice, options, at)
+        _collect(uow, result, result.invoice, options, at)
     result.subscription = advance.schedule(uow, subscription_id)
+    if event and result.before is not None:
+        after = subscription_view(uow, result.subscription)
+        record_event(
+            uow, "customer.subscription.updated", "subscription", after, at, previous=result.before
+        )
     return result
 
 
 def apply_update(
     uow: UnitOfWork, subscription: Record, changes: Mapping[str, Any], at: datetime
 ) -> Record:
-    """The item and billing-cycle part of `POST /v1/subscriptions/{id}` (others: unchanged)."""
+    """The item and billing-cycle part of `POST /v1/subscriptions/{id}` (others: unchanged).
+
+    No event: the update emits one `customer.subscription.updated` for all its changes."""
     if "items" not in changes and changes.get("billing_cycle_anchor") != "now":
         return subscription
     raw_items = changes.get("items")
-    result = change_subscription(uow, subscription["id"], raw_items, options_from(changes), at)
+    result = change_subscription(
+        uow, subscription["id"], raw_items, options_from(changes), at, event=False
+    )
     return result.subscription
 
 

@@ -6,6 +6,7 @@ its invoice was paid or failed without importing the whole of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,19 +26,34 @@ ENDED = ("canceled", "incomplete_expired")
 
 def subscription_view(uow: UnitOfWork, subscription: Record) -> dict[str, Any]:
     """A subscription with its items, each with its price record, as the wire shows it."""
+    items = uow.repository(SubscriptionItemRepository).items_of(subscription["id"])
+    return build_subscription_view(
+        subscription,
+        items,
+        lambda price_id: retrieve_price(uow, price_id),
+        lambda rate_id: retrieve_tax_rate(uow, rate_id),
+    )
+
+
+def build_subscription_view(
+    subscription: Record,
+    items: Sequence[Record],
+    price: Callable[[str], Record],
+    tax_rate: Callable[[str], Record],
+) -> dict[str, Any]:
+    """The view of a subscription and its items, given how to look up prices and tax rates
+    (the billing run passes lookups into what it loaded in bulk)."""
     view = dict(subscription)
-    items = []
-    for item in uow.repository(SubscriptionItemRepository).items_of(subscription["id"]):
+    item_views = []
+    for item in items:
         item_view = dict(item)
-        item_view["price"] = retrieve_price(uow, item["price"])
-        item_view["tax_rates"] = [retrieve_tax_rate(uow, rate) for rate in item["tax_rates"] or []]
+        item_view["price"] = price(item["price"])
+        item_view["tax_rates"] = [tax_rate(rate) for rate in item["tax_rates"] or []]
         item_view["current_period_start"] = subscription["current_period_start"]
         item_view["current_period_end"] = subscription["current_period_end"]
-        items.append(item_view)
-    view["items"] = items
-    view["default_tax_rates"] = [
-        retrieve_tax_rate(uow, rate) for rate in subscription["default_tax_rates"] or []
-    ]
+        item_views.append(item_view)
+    view["items"] = item_views
+    view["default_tax_rates"] = [tax_rate(rate) for rate in subscription["default_tax_rates"] or []]
     return view
 
 
@@ -81,10 +97,17 @@ def after_invoice_paid(uow: UnitOfWork, invoice: Record, at: datetime) -> None:
     subscription = uow.repository(SubscriptionRepository).find(
         invoice["subscription"], for_update=True
     )
+    if subscription is not None and is_pending_update_invoice(subscription, invoice["id"]):
+        # Imported here: pending updates build on this module.
+        from recur.services.pending_updates import apply_pending_update
+
+        apply_pending_update(uow, subscription, at)  # the change waited for this payment
+        return
     if subscription is None or subscription["status"] not in ("incomplete", "past_due", "unpaid"):
         return
-    if _unpaid_invoices(uow, subscription["id"]):
-        return  # still owes another invoice
+    pending = (subscription["pending_update"] or {}).get("invoice")
+    if [unpaid for unpaid in _unpaid_invoices(uow, subscription["id"]) if unpaid["id"] != pending]:
+        return  # still owes another invoice (a pending update's invoice is not owed)
     trialing = subscription["trial_end"] is not None and subscription["trial_end"] > int(
         at.timestamp()
     )
@@ -103,7 +126,16 @@ def after_payment_failed(uow: UnitOfWork, invoice: Record, at: datetime) -> None
     )
     if subscription is None:
         return
+    if is_pending_update_invoice(subscription, invoice["id"]):
+        # Stripe: "The subscription will continue to cycle as if no update request was made."
+        return
     if subscription["status"] in ("active", "trialing") and (
         invoice["billing_reason"] != "subscription_create"
     ):
         update_subscription_record(uow, subscription, {"status": "past_due"}, at)
+
+
+def is_pending_update_invoice(subscription: Record, invoice_id: str) -> bool:
+    """Whether the invoice is the one a pending update (`pending_if_incomplete`) waits for."""
+    pending = subscription.get("pending_update") or {}
+    return bool(pending.get("invoice") == invoice_id)

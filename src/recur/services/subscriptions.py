@@ -17,9 +17,10 @@ from recur.domain.clock import from_unix, to_unix
 from recur.domain.errors import CardDeclined, InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.periods import Interval, add_intervals, next_anchor_from_config, period_index_at
-from recur.services import advance, subscription_changes
+from recur.services import advance, collection, payment_gateways, subscription_changes
 from recur.services import customers as customers_service
 from recur.services import invoices as invoice_service
+from recur.services.billing_settings import billing_settings
 from recur.services.coupons import get_coupon_record, redeem_coupon
 from recur.services.customers import get_live_customer
 from recur.services.events import record_event
@@ -231,6 +232,16 @@ def _trial_end(
     return None
 
 
+def _anchor_config(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`billing_cycle_anchor_config` as stored and shown: every field, null when not given."""
+    config = values.get("billing_cycle_anchor_config")
+    if config is None:
+        return None
+    return {
+        name: config.get(name) for name in ("day_of_month", "hour", "minute", "month", "second")
+    }
+
+
 def _anchor(values: Mapping[str, Any], at: datetime, start: datetime, trial_end: int | None) -> int:
     anchor = values.get("billing_cycle_anchor")
     config = values.get("billing_cycle_anchor_config")
@@ -257,10 +268,16 @@ def _anchor(values: Mapping[str, Any], at: datetime, start: datetime, trial_end:
     return trial_end if trial_end is not None else to_unix(start)
 
 
-def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -> Record:
-    """Create a subscription and its first invoice, finalized and collected at once."""
+def create_subscription(
+    uow: UnitOfWork, values: Mapping[str, Any], now: datetime, *, at: datetime | None = None
+) -> Record:
+    """Create a subscription and its first invoice, finalized and collected at once.
+
+    `at` overrides the customer's present: a subscription schedule starts its subscription
+    at the schedule's start date, which a test clock's advance reaches before the clock's
+    `frozen_time` moves."""
     customer = get_live_customer(uow, values["customer"])
-    at = billing_time(uow, customer, now)
+    at = billing_time(uow, customer, now) if at is None else at
     items = resolve_items(uow, values.get("items") or [], at)
     price = items[0]["price"]
     interval: Interval = price["recurring_interval"]
@@ -291,6 +308,12 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         )
     start = from_unix(int(backdate)) if backdate is not None else at
     trial_end = _trial_end(values, items, at)
+    if values.get("billing_cycle_anchor_config") is not None and interval not in ("month", "year"):
+        # Stripe: "only valid with monthly and yearly price intervals".
+        raise InvalidRequest(
+            "billing_cycle_anchor_config can only be used with monthly or yearly prices.",
+            param="billing_cycle_anchor_config",
+        )
     anchor_ts = _anchor(values, at, start, trial_end)
     anchor = from_unix(anchor_ts)
     subscription_id = new_id("sub")
@@ -309,6 +332,17 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         cancel_at = to_unix(period_end)
     if cancel_at is not None and int(cancel_at) <= to_unix(at):
         raise InvalidRequest("cancel_at must be in the future.", param="cancel_at")
+    # A cancel_at inside the first period cuts it short: it is billed prorated up to then
+    # (Stripe prorates a period that cancel_at shortens), and ends then.
+    cut: int | None = None
+    if (
+        cancel_at is not None
+        and trial_end is None
+        and timing != "end"
+        and values.get("proration_behavior") != "none"
+        and to_unix(period_start) < int(cancel_at) < to_unix(period_end)
+    ):
+        cut = int(cancel_at)
     row: dict[str, Any] = {
         "id": subscription_id,
         "created": to_unix(at),
@@ -325,9 +359,10 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         "default_tax_rates": default_tax_rates,
         "description": values.get("description"),
         "billing_cycle_anchor": anchor_ts,
+        "billing_cycle_anchor_config": _anchor_config(values),
         "start_date": to_unix(sub_start),
         "current_period_start": to_unix(period_start),
-        "current_period_end": to_unix(period_end),
+        "current_period_end": to_unix(period_end) if cut is None else cut,
         "trial_start": to_unix(at) if trial_end is not None else None,
         "trial_end": trial_end,
         "trial_settings": values.get("trial_settings"),
@@ -345,6 +380,10 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         "test_clock": customer["test_clock"],
         "metadata": dict(values.get("metadata") or {}),
         "next_action_at": None,
+        # Set by a subscription schedule that creates it (services/subscription_schedules.py).
+        "schedule": values.get("schedule"),
+        "schedule_phase_at": values.get("schedule_phase_at"),
+        "schedule_expiring_at": values.get("schedule_expiring_at"),
     }
     subscription = _subscriptions(uow).insert(row)
     _insert_items(uow, subscription_id, items, at)
@@ -374,7 +413,15 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         )
         return advance.schedule(uow, subscription_id)
     lines = _first_lines(
-        uow, subscription, values, start, anchor, period_start, period_end, trial_end
+        uow,
+        subscription,
+        values,
+        start,
+        anchor,
+        period_start,
+        period_end,
+        trial_end,
+        cut=None if cut is None else from_unix(cut),
     )
     invoice = advance.subscription_invoice(
         uow,
@@ -383,13 +430,19 @@ def create_subscription(uow: UnitOfWork, values: Mapping[str, Any], now: datetim
         at,
         billing_reason="subscription_create",
         period_start=period_start,
-        period_end=period_end,
+        period_end=period_end if cut is None else from_unix(cut),
         cycle=False,
         finalizes_at=None,
     )
     attempt = payment_behavior != "default_incomplete"
     invoice = invoice_service.finalize_invoice(uow, invoice["id"], at, attempt=attempt)
-    if invoice["status"] == "paid" or collection_method == "send_invoice":
+    # An account paid out of band (payment_gateway=manual) waits for the merchant to record
+    # the payment, as for send_invoice: the subscription is active meanwhile.
+    if (
+        invoice["status"] == "paid"
+        or collection_method == "send_invoice"
+        or not payment_gateways.collects_automatically(uow)
+    ):
         status = "trialing" if trial_end is not None else "active"
     else:
         if payment_behavior == "error_if_incomplete":
@@ -454,8 +507,12 @@ def _first_lines(
     period_start: datetime,
     period_end: datetime,
     trial_end: int | None,
+    cut: datetime | None = None,
 ) -> list[Any]:
-    """The first invoice's lines: a free trial, a partial period, or whole periods."""
+    """The first invoice's lines: a free trial, a partial period, or whole periods.
+
+    `cut` is a `cancel_at` inside the first period: the period is billed up to it only,
+    prorated by the exact seconds used (as a later period that cancel_at cuts short)."""
     interval: Interval = subscription["interval"]
     count = int(subscription["interval_count"])
     if trial_end is not None:
@@ -463,28 +520,43 @@ def _first_lines(
     if anchor > start:
         # A partial period before the anchor, prorated against the full interval that
         # would end at the anchor — or, when backdated, that would start at the backdate.
+        end = anchor if cut is None else min(cut, anchor)
         if values.get("proration_behavior") == "none":
-            return advance.item_lines(uow, subscription, start, anchor, factor=Fraction(0))
+            return advance.item_lines(uow, subscription, start, end, factor=Fraction(0))
         if values.get("backdate_start_date") is not None:
             full = add_intervals(start, interval, count, 1) - start
         else:
-            full = anchor - add_intervals(anchor, interval, count, -1)
-        factor = Fraction(int((anchor - start).total_seconds()), int(full.total_seconds()))
+            # The full period that ends at the anchor (a configured day of the month counts
+            # from the cycle that has it: anchored Feb 28 for the 31st, it began Jan 31).
+            cycle = advance.cycle_anchor(subscription)
+            index = period_index_at(cycle, interval, count, anchor)
+            full = anchor - add_intervals(cycle, interval, count, index - 1)
+        factor = Fraction(int((end - start).total_seconds()), int(full.total_seconds()))
         if factor >= 1:
-            return advance.item_lines(uow, subscription, start, anchor)
-        return advance.item_lines(uow, subscription, start, anchor, factor=factor)
+            return advance.item_lines(uow, subscription, start, end)
+        return advance.item_lines(uow, subscription, start, end, factor=factor)
     if start < period_start:
         # Backdated without an anchor: every whole period from the start up to now's.
-        lines = []
+        lines: list[Any] = []
         boundary = start
         while boundary < period_end:
             nxt = add_intervals(
                 start, interval, count, period_index_at(start, interval, count, boundary) + 1
             )
+            if cut is not None and boundary < cut < nxt:
+                share = Fraction(_seconds(boundary, cut), _seconds(boundary, nxt))
+                return lines + advance.item_lines(uow, subscription, boundary, cut, factor=share)
             lines += advance.item_lines(uow, subscription, boundary, nxt)
             boundary = nxt
         return lines
+    if cut is not None and period_start < cut < period_end:
+        share = Fraction(_seconds(period_start, cut), _seconds(period_start, period_end))
+        return advance.item_lines(uow, subscription, period_start, cut, factor=share)
     return advance.item_lines(uow, subscription, period_start, period_end)
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds())
 
 
 # --- read -------------------------------------------------------------------------------
@@ -549,6 +621,13 @@ def update_subscription(
             "A canceled subscription can only update its cancellation_details and metadata.",
             param=sorted(set(changes) - allowed_when_ended)[0],
         )
+    _check_pending_update_parameters(changes)
+    if not ended:
+        # Whatever time already owes happens first: the update applies to the present state.
+        advance.advance_subscription(uow, subscription_id, at)
+        subscription = _subscriptions(uow).get(subscription_id, for_update=True)
+    # One `customer.subscription.updated` for the whole update, however many parts it has.
+    before = subscription_view(uow, subscription)
     if not ended:
         subscription = subscription_changes.apply_update(uow, subscription, changes, at)
     values: dict[str, Any] = {}
@@ -603,28 +682,145 @@ def update_subscription(
                 "resumes_at must be in the future.", param="pause_collection[resumes_at]"
             )
         values["pause_collection"] = pause
-    if "trial_end" in changes and changes["trial_end"] != "now":
-        # Moving a trial's end to another date is not supported yet: refuse it rather than
-        # accept a change that would not happen.
-        raise InvalidRequest(
-            "Recur accepts only trial_end=now on an update (ending the trial now).",
-            param="trial_end",
+    invoice_credit_now = False
+    if "trial_end" in changes:
+        values.update(_trial_values(uow, subscription, changes, at))
+        invoice_credit_now = (
+            changes["trial_end"] != "now"
+            and subscription["status"] == "active"
+            and changes.get("proration_behavior") == "always_invoice"
         )
-    if (
-        "trial_end" in changes
-        and changes["trial_end"] == "now"
-        and subscription["status"] == "trialing"
-    ):
-        # Ending a trial early restarts the cycle now (Stripe resets billing_cycle_anchor
-        # to the moment the trial ends), so the first paid period is a whole one.
-        values["trial_end"] = to_unix(at)
-        values["billing_cycle_anchor"] = to_unix(at)
-        # No "trial will end" notice for a trial that the merchant just ended.
-        values["notices"] = dict(subscription["notices"] or {}, trial_will_end=to_unix(at))
-    subscription = update_subscription_record(uow, subscription, values, at)
+    if values:
+        subscription = _subscriptions(uow).update(subscription_id, values)
+    if invoice_credit_now:
+        _invoice_pending_now(uow, subscription, at)
+    subscription = _subscriptions(uow).get(subscription_id)
+    after = subscription_view(uow, subscription)
+    record_event(uow, "customer.subscription.updated", "subscription", after, at, previous=before)
+    if not ended and changes.get("default_payment_method"):
+        # A new payment method: the open invoices of a past_due/unpaid subscription are
+        # retried at once (services/collection.py; Dodo's "update payment method").
+        collection.retry_open_invoices(
+            uow, subscription["customer"], at, subscription_id=subscription_id
+        )
     if not ended:
         advance.advance_subscription(uow, subscription_id, at)
     return _subscriptions(uow).get(subscription_id)
+
+
+# Stripe: only these parameters can make a pending update (docs.stripe.com/billing/
+# subscriptions/pending-updates-reference: "Supported attributes").
+PENDING_UPDATE_PARAMETERS = frozenset(
+    {
+        "items",
+        "payment_behavior",
+        "proration_behavior",
+        "proration_date",
+        "billing_cycle_anchor",
+        "trial_end",
+    }
+)
+
+
+def _check_pending_update_parameters(changes: Mapping[str, Any]) -> None:
+    if changes.get("payment_behavior") != "pending_if_incomplete":
+        return
+    others = sorted(set(changes) - PENDING_UPDATE_PARAMETERS)
+    if others:
+        raise InvalidRequest(
+            "With payment_behavior=pending_if_incomplete, only these parameters can be "
+            f"updated: {', '.join(sorted(PENDING_UPDATE_PARAMETERS))}.",
+            param=others[0],
+        )
+
+
+# Stripe: `trial_end` "can be at most two years" away.
+MAX_TRIAL = timedelta(days=730)
+
+
+def _trial_values(
+    uow: UnitOfWork, subscription: Record, changes: Mapping[str, Any], at: datetime
+) -> dict[str, Any]:
+    """`trial_end` on update: end a trial now, move its end, or start one on an active
+    subscription (its unused paid time credited as `proration_behavior` says)."""
+    trial_end = changes["trial_end"]
+    status = subscription["status"]
+    notices = dict(subscription["notices"] or {})
+    if trial_end == "now":
+        if status != "trialing":
+            # No trial to end: the state asked for already holds (integrations send
+            # trial_end=now with plan changes whatever the status), so nothing changes.
+            return {}
+        # Ending a trial early restarts the cycle now (Stripe resets billing_cycle_anchor
+        # to the moment the trial ends), so the first paid period is a whole one.
+        # No "trial will end" notice for a trial that the merchant just ended.
+        return {
+            "trial_end": to_unix(at),
+            "billing_cycle_anchor": to_unix(at),
+            "billing_cycle_anchor_config": None,
+            "notices": dict(notices, trial_will_end=to_unix(at)),
+        }
+    end = int(trial_end)
+    if end <= to_unix(at):
+        raise InvalidRequest(
+            "Invalid timestamp: must be an integer Unix timestamp in the future.",
+            param="trial_end",
+        )
+    if end > to_unix(at + MAX_TRIAL):
+        raise InvalidRequest("Trials can last at most 730 days.", param="trial_end")
+    if status not in ("trialing", "active"):
+        raise InvalidRequest(
+            f"A {status} subscription cannot be given a trial: only an active or trialing one can.",
+            param="trial_end",
+        )
+    if status == "active" and subscription["invoice_timing"] != "start":
+        raise InvalidRequest(
+            "A trial can only be added to a subscription invoiced at the start of its periods "
+            f"(this one has invoice_timing={subscription['invoice_timing']}).",
+            param="trial_end",
+        )
+    # Stripe: "The billing_cycle_anchor will be updated to the trial_end value": the trial
+    # is the current period, and the first paid period starts when it ends.
+    values: dict[str, Any] = {
+        "trial_end": end,
+        "current_period_end": end,
+        "billing_cycle_anchor": end,
+        "billing_cycle_anchor_config": None,
+    }
+    lead = billing_settings(uow).trial_will_end_lead
+    if end - lead <= to_unix(at):
+        # Too late for a notice three days ahead: none is sent for this trial end.
+        values["notices"] = dict(notices, trial_will_end=end)
+    if status == "active":
+        # Stripe: "introducing a trial to an existing, paid subscription results in a
+        # proration. The customer is credited for the period they've already paid for
+        # that is now being called free" (unless proration_behavior=none).
+        if changes.get("proration_behavior") != "none":
+            _credit_unused_time(uow, subscription, at)
+        values.update(status="trialing", trial_start=to_unix(at), current_period_start=to_unix(at))
+    return values
+
+
+def _invoice_pending_now(uow: UnitOfWork, subscription: Record, at: datetime) -> None:
+    """`proration_behavior=always_invoice`: what is pending for the subscription, invoiced
+    and finalized now (a credit becomes customer balance)."""
+    pending = uow.repository(InvoiceItemRepository).pending_for(
+        subscription["customer"], subscription["id"]
+    )
+    if not any(item["subscription"] == subscription["id"] for item in pending):
+        return
+    invoice = advance.subscription_invoice(
+        uow,
+        subscription,
+        [],
+        at,
+        billing_reason="subscription_update",
+        period_start=at,
+        period_end=at,
+        cycle=False,
+        finalizes_at=None,
+    )
+    invoice_service.finalize_invoice(uow, invoice["id"], at)
 
 
 def cancel_subscription(
@@ -759,9 +955,19 @@ def pause_subscription(uow: UnitOfWork, subscription_id: str, now: datetime) -> 
 
 
 def resume_subscription(
-    uow: UnitOfWork, subscription_id: str, now: datetime, *, billing_cycle_anchor: str = "now"
+    uow: UnitOfWork,
+    subscription_id: str,
+    now: datetime,
+    *,
+    billing_cycle_anchor: str = "now",
+    proration_behavior: str | None = None,
 ) -> Record:
-    """Resume a paused subscription: a new period starts now (or the cycle goes on)."""
+    """Resume a paused subscription: a new period starts now (or the cycle goes on).
+
+    With `billing_cycle_anchor=unchanged`, the rest of a period that began while paused
+    (never invoiced) is prorated as `proration_behavior` says: `create_prorations` (the
+    default) leaves it pending for the next invoice, `always_invoice` invoices it now,
+    `none` gives it away. With `now` no prorations are made (Stripe's rule)."""
     subscription = _live(uow, subscription_id)
     if subscription["status"] != "paused":
         raise InvalidRequest("Only a paused subscription can be resumed.")
@@ -771,6 +977,7 @@ def resume_subscription(
         end = add_intervals(at, subscription["interval"], int(subscription["interval_count"]), 1)
         values.update(
             billing_cycle_anchor=to_unix(at),
+            billing_cycle_anchor_config=None,
             current_period_start=to_unix(at),
             current_period_end=to_unix(end),
         )
@@ -794,18 +1001,77 @@ def resume_subscription(
         invoice_service.finalize_invoice(uow, invoice["id"], at)
     else:
         # The cycle goes on: periods missed while paused are skipped, not billed.
-        anchor = from_unix(subscription["billing_cycle_anchor"])
+        anchor = advance.cycle_anchor(subscription)
         interval: Interval = subscription["interval"]
         count = int(subscription["interval_count"])
         index = period_index_at(anchor, interval, count, at)
-        _subscriptions(uow).update(
+        start = add_intervals(anchor, interval, count, index)
+        end = add_intervals(anchor, interval, count, index + 1)
+        paused_in = subscription["current_period_start"]
+        subscription = _subscriptions(uow).update(
             subscription_id,
-            {
-                "current_period_start": to_unix(add_intervals(anchor, interval, count, index)),
-                "current_period_end": to_unix(add_intervals(anchor, interval, count, index + 1)),
-            },
+            {"current_period_start": to_unix(start), "current_period_end": to_unix(end)},
         )
+        if to_unix(start) > paused_in and subscription["invoice_timing"] == "start":
+            # This period began while paused: nothing billed it yet.
+            _prorate_resumed_period(uow, subscription, start, end, at, proration_behavior)
     return advance.schedule(uow, subscription_id)
+
+
+def _prorate_resumed_period(
+    uow: UnitOfWork,
+    subscription: Record,
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    proration_behavior: str | None,
+) -> None:
+    """The rest of the period, from `at`, prorated: pending, invoiced now, or free."""
+    behavior = proration_behavior or "create_prorations"
+    if behavior == "none" or at >= end:
+        return
+    factor = Fraction(int((end - at).total_seconds()), int((end - start).total_seconds()))
+    lines = advance.item_lines(uow, subscription, at, end, factor=factor)
+    if behavior == "always_invoice":
+        invoice = advance.subscription_invoice(
+            uow,
+            subscription,
+            lines,
+            at,
+            billing_reason="subscription_update",
+            period_start=at,
+            period_end=end,
+            cycle=False,
+            finalizes_at=None,
+        )
+        invoice_service.finalize_invoice(uow, invoice["id"], at)
+        return
+    items = uow.repository(InvoiceItemRepository)
+    for line in lines:
+        items.insert(
+            {
+                "id": new_id("ii"),
+                "created": to_unix(at),
+                "customer": subscription["customer"],
+                "invoice": None,
+                "subscription": subscription["id"],
+                "subscription_item": line.subscription_item_id,
+                "price": line.price_id,
+                "product": line.product_id,
+                "quantity": line.quantity or 0,
+                "unit_amount_decimal": None,
+                "amount": line.amount,
+                "currency": subscription["currency"],
+                "description": line.description,
+                "period_start": to_unix(at),
+                "period_end": to_unix(end),
+                "proration": True,
+                "discountable": True,
+                "tax_rates": [rate.id for rate in line.tax_rates],
+                "test_clock": subscription["test_clock"],
+                "metadata": {},
+            }
+        )
 
 
 def delete_customer(uow: UnitOfWork, customer_id: str, now: datetime) -> Record:

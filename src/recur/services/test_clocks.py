@@ -7,23 +7,31 @@ attached to the clock up to the target and sets the clock `ready`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from recur.domain.clock import from_unix, to_unix
+from recur.domain.clock import Clock, from_unix, to_unix
 from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.tenancy import Scope
+from recur.services import schedule_transitions as schedules
 from recur.services import subscriptions as subscription_service
 from recur.services.advance import advance_subscription
 from recur.services.invoices import finalize_clock_invoices
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.billing import SubscriptionRepository
 from recur.storage.repositories.customers import CustomerRepository
-from recur.storage.repositories.test_clocks import AdvancingClockFinder, TestClockRepository
-from recur.storage.uow import UnitOfWork
+from recur.storage.repositories.test_clocks import (
+    AdvancingClockFinder,
+    ExpiredClockFinder,
+    TestClockRepository,
+)
+from recur.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("recur.test_clocks")
 
 READY = "ready"
 ADVANCING = "advancing"
@@ -134,6 +142,11 @@ def advance_attached_subscriptions(uow: UnitOfWork, clock_id: str, target: datet
     previous: tuple[int, list[str]] | None = None
     while True:
         due = subscriptions.earliest_action_on_clock(clock_id)
+        # A subscription schedule that starts creates its subscription then.
+        starts = schedules.earliest_start_on_clock(uow, clock_id)
+        if starts is not None and starts <= limit and (due is None or starts <= due):
+            schedules.start_schedules_on_clock(uow, clock_id, starts)
+            continue
         if due is None or due > limit:
             return
         ids = subscriptions.due_on_clock(clock_id, due)
@@ -178,6 +191,40 @@ def delete_test_clock(uow: UnitOfWork, clock_id: str) -> Record:
         subscription_service.delete_customer(uow, customer_id, from_unix(clock["frozen_time"]))
     _repo(uow).delete(clock_id)
     return clock
+
+
+# How many expired clocks one pass of the worker job looks at.
+EXPIRED_BATCH = 20
+
+
+def delete_expired_test_clocks(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Worker job: delete the test clocks whose `deletes_after` has passed, with their objects.
+
+    Stripe deletes a test clock, and the customers (and so the subscriptions) attached to
+    it, 30 days after its creation: real time, not the clock's frozen time. Each clock is
+    deleted in its own transaction, claimed with `SKIP LOCKED` on PostgreSQL, exactly as
+    `DELETE /v1/test_helpers/test_clocks/{id}` deletes it. Returns how many were deleted.
+    """
+    now = to_unix(clock.now())
+    with uow_factory(None, readonly=True) as uow:
+        expired = ExpiredClockFinder(uow).expired(now, EXPIRED_BATCH)
+    deleted = 0
+    for clock_id, scope in expired:
+        try:
+            with uow_factory(scope) as uow:
+                if delete_expired_test_clock(uow, clock_id, now):
+                    deleted += 1
+        except Exception:
+            log.exception("deleting expired test clock %s failed", clock_id)
+    return deleted
+
+
+def delete_expired_test_clock(uow: UnitOfWork, clock_id: str, now: int) -> bool:
+    """Delete one clock if it is still there, past `deletes_after` and not held elsewhere."""
+    if _repo(uow).claim_expired(clock_id, now) is None:
+        return False
+    delete_test_clock(uow, clock_id)
+    return True
 
 
 def _customer_ids(uow: UnitOfWork, clock_id: str) -> list[str]:

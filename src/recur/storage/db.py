@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
+
+from recur.storage.bulk import json_text
 
 READONLY_OPTION = "recur_readonly"
 
@@ -29,7 +32,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -40,6 +50,8 @@ def _sqlite_engine(url: str) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if memory else QueuePool,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
         **({} if memory else {"pool_size": 8, "max_overflow": 8}),
     )
 

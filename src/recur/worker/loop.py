@@ -4,31 +4,45 @@ Each pass runs the jobs below in order, each in its own unit of work. It is safe
 any number of workers on one PostgreSQL database: jobs that touch shared rows claim them
 with `FOR UPDATE SKIP LOCKED` (or are idempotent, like purging).
 
-Two environment variables tune it (README "Configuration"): `RECUR_WORKER_BATCH_SIZE`,
-how many due subscriptions one transaction claims, and `RECUR_WORKER_INTERVAL`, the
-seconds an idle worker waits before looking again.
+Two settings tune it (`recur.config.Settings`, README "Configuration"):
+`RECUR_WORKER_BATCH_SIZE`, how many due subscriptions one transaction claims, and
+`RECUR_WORKER_INTERVAL`, the seconds an idle worker waits before looking again;
+`bootstrap.make_worker` hands them in (`configured_jobs`, `Worker.interval`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recur.domain.clock import Clock
+from recur.domain.clock import Clock, to_unix
 from recur.domain.tenancy import Scope
 from recur.services.advance import (
     advance_subscription,
     claim_due_subscriptions,
     postpone_subscription,
 )
+from recur.services.billing_run import advance_batch
 from recur.services.events import purge_old_events
 from recur.services.invoices import finalize_due_invoices
 from recur.services.maintenance import purge_idempotency_keys
-from recur.services.test_clocks import complete_advance, fail_advance, find_advancing_clocks
+from recur.services.reconciliation import reconcile_payments, sweep_gateway_books
+from recur.services.schedule_transitions import start_due_schedules
+from recur.services.test_clocks import (
+    complete_advance,
+    delete_expired_test_clocks,
+    fail_advance,
+    find_advancing_clocks,
+)
+from recur.services.webhook_delivery import (
+    deliver_webhooks,
+    fan_out_events,
+    purge_webhook_history,
+)
 from recur.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("recur.worker")
@@ -65,25 +79,13 @@ def advance_test_clocks(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
     return done
 
 
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    """A positive number from the environment; a bad value stops the worker at start."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-    if not value >= minimum:  # also refuses NaN
-        raise ValueError(f"{name} must be at least {minimum}, got {raw!r}")
-    return value
-
-
 # Claimed and committed together: a worker killed mid-batch loses (and its successor
 # redoes) at most this many subscriptions' work; a larger batch commits less often.
-BATCH_SIZE = int(_env_number("RECUR_WORKER_BATCH_SIZE", 500, minimum=1))
+# Defaults of RECUR_WORKER_BATCH_SIZE and RECUR_WORKER_INTERVAL, which `config.Settings`
+# validates and `bootstrap.make_worker` passes in.
+BATCH_SIZE = 500
 # How long an idle worker sleeps between passes.
-INTERVAL = _env_number("RECUR_WORKER_INTERVAL", 1.0, minimum=0.01)
+INTERVAL = 1.0
 # A subscription whose advance raised is retried after this long, not in a hot loop.
 RETRY_AFTER = 60
 # A batch commits once it has worked this long, even with claimed rows left (they stay
@@ -93,15 +95,21 @@ BATCH_SECONDS = 2.0
 
 
 def advance_due_subscriptions(
-    uow_factory: UnitOfWorkFactory, clock: Clock, *, batch_size: int | None = None
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    batch_size: int | None = None,
+    bulk: bool = True,
 ) -> int:
     """Advance a batch of subscriptions that real time made due, in one transaction.
 
     The batch is claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers take
-    disjoint batches; each subscription runs in a savepoint, so one that fails is logged
-    and retried a minute later without holding back the others. A worker killed mid-batch
-    commits nothing: the next one redoes the batch, and the database's unique keys keep
-    every period invoiced exactly once. Returns how many subscriptions were advanced.
+    disjoint batches. The routine ones (renewals, finalizations) are advanced together and
+    written in bulk (`services.billing_run`, unless `bulk` is False); the others run one by
+    one in a savepoint each, so one that fails is logged and retried a minute later without
+    holding back the others. A worker killed mid-batch commits nothing: the next one redoes
+    the batch, and the database's unique keys keep every period invoiced exactly once.
+    Returns how many subscriptions were advanced.
     """
     now = clock.now()
     done = 0
@@ -109,17 +117,32 @@ def advance_due_subscriptions(
     deadline = time.monotonic() + BATCH_SECONDS
     with uow_factory(None) as uow:
         claimed = claim_due_subscriptions(uow, now, batch_size or BATCH_SIZE)
+        by_scope: dict[Scope, list[str]] = {}
         for row in claimed:
-            if done and time.monotonic() > deadline:
-                break
-            done += 1
-            scoped = uow.for_scope(Scope(row["account_id"], bool(row["livemode"])))
-            try:
-                with uow.connection.begin_nested():
-                    advance_subscription(scoped, row["id"], now)
-            except Exception:
-                log.exception("advancing subscription %s failed", row["id"])
-                postpone_subscription(scoped, row["id"], now, RETRY_AFTER)
+            by_scope.setdefault(Scope(row["account_id"], bool(row["livemode"])), []).append(
+                row["id"]
+            )
+        for scope, ids in by_scope.items():
+            scoped = uow.for_scope(scope)
+            left = ids
+            if bulk:
+                try:
+                    with uow.connection.begin_nested():
+                        left = advance_batch(scoped, ids, to_unix(now))
+                except Exception:
+                    log.exception("bulk billing of %d subscriptions failed", len(ids))
+                    left = ids
+                done += len(ids) - len(left)
+            for subscription_id in left:
+                if done and time.monotonic() > deadline:
+                    return done  # the rest stay due for the next pass
+                done += 1
+                try:
+                    with uow.connection.begin_nested():
+                        advance_subscription(scoped, subscription_id, now)
+                except Exception:
+                    log.exception("advancing subscription %s failed", subscription_id)
+                    postpone_subscription(scoped, subscription_id, now, RETRY_AFTER)
     return done
 
 
@@ -130,12 +153,28 @@ def purge_events_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
 
 
 DEFAULT_JOBS: tuple[Job, ...] = (
+    start_due_schedules,
     advance_due_subscriptions,
     finalize_due_invoices,
     advance_test_clocks,
+    delete_expired_test_clocks,
+    fan_out_events,
+    deliver_webhooks,
+    purge_webhook_history,
     purge_job,
     purge_events_job,
+    reconcile_payments,
+    sweep_gateway_books,
 )
+
+
+def configured_jobs(*, batch_size: int) -> tuple[Job, ...]:
+    """DEFAULT_JOBS, the one claiming due subscriptions taking `batch_size` at a time."""
+    claiming = functools.update_wrapper(
+        functools.partial(advance_due_subscriptions, batch_size=batch_size),
+        advance_due_subscriptions,
+    )
+    return tuple(claiming if job is advance_due_subscriptions else job for job in DEFAULT_JOBS)
 
 
 @dataclass

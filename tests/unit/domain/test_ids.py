@@ -1,8 +1,10 @@
+import os
 import re
+from collections import Counter
 
 import pytest
 
-from recur.domain.ids import new_id, new_secret, prefix_of
+from recur.domain.ids import BASE62, new_id, new_secret, prefix_of
 
 
 def test_new_id_shape() -> None:
@@ -13,6 +15,28 @@ def test_new_id_shape() -> None:
 def test_new_ids_are_unique() -> None:
     ids = {new_id("sub") for _ in range(1000)}
     assert len(ids) == 1000
+
+
+def test_id_characters_cover_the_alphabet_evenly() -> None:
+    counts = Counter(char for _ in range(4000) for char in new_id("x")[2:])
+    assert set(counts) == set(BASE62)
+    # 96,000 draws over 62 characters: ~1,548 each; a biased mapping would be far off.
+    assert min(counts.values()) > 1300
+    assert max(counts.values()) < 1800
+
+
+def test_a_forked_child_never_reuses_its_parents_characters() -> None:
+    new_id("x")  # the parent's buffer now holds characters drawn for it
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        os.write(write, new_id("x").encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    os.close(write)
+    from_child = os.read(read, 100).decode()
+    os.close(read)
+    assert from_child != new_id("x")
 
 
 def test_new_secret_shape() -> None:

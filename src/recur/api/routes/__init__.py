@@ -5,18 +5,26 @@ import importlib
 MODULES = [
     "subscriptions",
     "subscription_items",
+    "subscription_schedules",
     "invoice_preview",  # before "invoices": its fixed path wins over /v1/invoices/{invoice}
     "invoices",
     "invoice_items",
     "events",
     "coupons",
     "customers",
+    "balance_transactions",
+    "credit_notes",
     "payment_methods",
+    "payment_intents",
+    "charges",
+    "refunds",
+    "billing_settings",
     "prices",
     "products",
     "promotion_codes",
     "tax_rates",
     "test_clocks",
+    "webhook_endpoints",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from recur.api.expand import register_loader
@@ -20,6 +22,8 @@ from recur.api.params import (
     RetrieveParams,
     updated_metadata,
 )
+from recur.api.routes.coupons import coupon_object
+from recur.services import customer_discounts as discount_service
 from recur.services import customers as service
 from recur.services import subscriptions as subscription_service
 from recur.storage.repositories.base import Record
@@ -45,6 +49,9 @@ class CustomerFields(Params):
 
     address: Annotated[Address | None, BlankIsNone] = None
     balance: Int | None = None
+    # The customer's discount: Stripe's older parameters (removed in 2025-03-31.basil), kept.
+    coupon: str | None = None
+    promotion_code: str | None = None
     description: OptStr = None
     email: OptStr = None
     invoice_prefix: OptStr = None
@@ -75,8 +82,44 @@ class CustomerListParams(ListParams):
     test_clock: str | None = None
 
 
+def discount_object(
+    entry: Mapping[str, Any], coupon: Record, now: datetime, customer: str, *, deleted: bool = False
+) -> Wire:
+    """A customer's discount: the current `source` and the older `coupon` object."""
+    wire: dict[str, Any] = {
+        "id": entry["id"],
+        "object": "discount",
+        "checkout_session": None,
+        "coupon": coupon_object(coupon, now),
+        "customer": customer,
+        "customer_account": None,
+        "end": entry.get("end"),
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": entry.get("promotion_code"),
+        "source": {"coupon": coupon["id"], "type": "coupon"},
+        "start": entry["start"],
+        "subscription": None,
+        "subscription_item": None,
+    }
+    if deleted:
+        wire["deleted"] = True
+    return wire
+
+
+def render(ctx: ApiContext, record: Record) -> Wire:
+    """A stored customer on the wire, with its discount in force."""
+    wire = customer_object(record)
+    found = discount_service.customer_discount_view(ctx.uow, record, ctx.now)
+    if found is not None and not record["deleted"]:
+        entry, coupon = found
+        wire["discount"] = discount_object(entry, coupon, ctx.now, record["id"])
+    return wire
+
+
 def customer_object(record: Record) -> Wire:
-    """The wire shape of a customer (or of a deleted one's tombstone)."""
+    """The wire shape of a customer (or of a deleted one's tombstone); `render` adds its
+    discount."""
     if record["deleted"]:
         return {"id": record["id"], "object": "customer", "deleted": True}
     settings = record["invoice_settings"] or {}
@@ -134,8 +177,8 @@ def _values(params: CustomerFields) -> dict[str, Any]:
 def create(ctx: ApiContext, params: CustomerCreateParams) -> Wire:
     values = _values(params)
     values["metadata"] = params.metadata or {}
-    record = service.create_customer(ctx.uow, values, ctx.now, secret=ctx.services.secret)
-    return customer_object(record)
+    record = discount_service.create_customer(ctx.uow, values, ctx.now, secret=ctx.services.secret)
+    return render(ctx, record)
 
 
 @route(
@@ -146,7 +189,7 @@ def create(ctx: ApiContext, params: CustomerCreateParams) -> Wire:
     returns="customer",
 )
 def retrieve(ctx: ApiContext, params: RetrieveParams, customer: str) -> Wire:
-    return customer_object(service.retrieve_customer(ctx.uow, customer))
+    return render(ctx, service.retrieve_customer(ctx.uow, customer))
 
 
 @route(
@@ -166,7 +209,7 @@ def update(ctx: ApiContext, params: CustomerUpdateParams, customer: str) -> Wire
             **(current["invoice_settings"] or {}),
             **values["invoice_settings"],
         }
-    return customer_object(service.update_customer(ctx.uow, customer, values))
+    return render(ctx, discount_service.update_customer(ctx.uow, customer, values, ctx.now))
 
 
 @route(
@@ -189,9 +232,21 @@ def list_(ctx: ApiContext, params: CustomerListParams) -> Wire:
         test_clock=params.test_clock,
         created=created_filter(params),
     )
-    return list_envelope("/v1/customers", page, customer_object)
+    return list_envelope("/v1/customers", page, lambda record: render(ctx, record))
+
+
+@route(
+    "DELETE",
+    "/v1/customers/{customer}/discount",
+    DeleteParams,
+    summary="Remove a customer's discount.",
+    returns="discount",
+)
+def delete_discount(ctx: ApiContext, params: DeleteParams, customer: str) -> Wire:
+    entry, coupon = discount_service.delete_customer_discount(ctx.uow, customer, ctx.now)
+    return discount_object(entry, coupon, ctx.now, customer, deleted=True)
 
 
 register_loader(
-    "cus", lambda ctx, object_id: customer_object(service.retrieve_customer(ctx.uow, object_id))
+    "cus", lambda ctx, object_id: render(ctx, service.retrieve_customer(ctx.uow, object_id))
 )

@@ -50,6 +50,49 @@ def configure(public_url: str) -> None:
     _LINKS["public_url"] = public_url.rstrip("/")
 
 
+def public_url() -> str:
+    """The installation's public URL, for links in objects (credit note PDFs too)."""
+    return _LINKS["public_url"]
+
+
+def hosted_invoice_url(invoice_id: str) -> str:
+    """Where the customer sees and pays an invoice (and authenticates a payment)."""
+    return f"{_LINKS['public_url']}/invoices/{invoice_id}"
+
+
+def invoice_payment_object(intent: Mapping[str, Any], invoice: Mapping[str, Any]) -> Wire:
+    """One entry of `invoice.payments`: the invoice's PaymentIntent as an invoice payment."""
+    paid = intent["status"] == "succeeded"
+    return {
+        "id": "inpay_" + str(intent["id"]).removeprefix("pi_"),
+        "object": "invoice_payment",
+        "amount_paid": intent["amount_received"] if paid else None,
+        "amount_requested": intent["amount"],
+        "created": intent["created"],
+        "currency": intent["currency"],
+        "invoice": invoice["id"],
+        "is_default": True,
+        "livemode": intent["livemode"],
+        "payment": {"type": "payment_intent", "payment_intent": intent["id"]},
+        "status": "paid" if paid else "canceled" if intent["status"] == "canceled" else "open",
+        "status_transitions": {
+            "canceled_at": intent["canceled_at"],
+            "paid_at": (invoice["status_transitions"] or {}).get("paid_at") if paid else None,
+        },
+    }
+
+
+def _payments(view: Mapping[str, Any]) -> Wire:
+    intents = view.get("payments") or []
+    return {
+        "object": "list",
+        "data": [invoice_payment_object(intent, view) for intent in reversed(intents)],
+        "has_more": False,
+        "total_count": len(intents),
+        "url": f"/v1/invoice_payments?invoice={view['id']}",
+    }
+
+
 class InvoiceListParams(ListParams):
     """`GET /v1/invoices`."""
 
@@ -82,7 +125,8 @@ class InvoiceCreateParams(Params):
     default_payment_method: str | None = None
     default_tax_rates: list[str] | None = None
     description: str | None = None
-    discounts: list[DiscountParams] | None = None
+    # Absent: the customer's discount is inherited; "" (or a list): not (as at Stripe).
+    discounts: Annotated[list[DiscountParams] | None, BlankIsNone] = None
     due_date: Timestamp | None = None
     footer: str | None = None
     metadata: Metadata | None = None
@@ -233,7 +277,7 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "effective_at": transitions.get("finalized_at"),
         "ending_balance": view["ending_balance"],
         "footer": view["footer"],
-        "hosted_invoice_url": f"{public}/invoices/{view['id']}" if finalized else None,
+        "hosted_invoice_url": hosted_invoice_url(view["id"]) if finalized else None,
         "invoice_pdf": f"{public}/invoices/{view['id']}/pdf" if finalized else None,
         "last_finalization_error": view["last_finalization_error"],
         "lines": {
@@ -249,6 +293,10 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "number": view["number"],
         "paid": view["status"] == "paid",
         "paid_out_of_band": view["paid_out_of_band"],
+        # Its payments (current API) and, for older clients, its PaymentIntent and charge.
+        "payments": _payments(view),
+        "payment_intent": (view.get("payments") or [{}])[-1].get("id"),
+        "charge": (view.get("payments") or [{}])[-1].get("latest_charge"),
         "parent": {
             "type": "subscription_details",
             "quote_details": None,
@@ -258,8 +306,8 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         else None,
         "period_end": view["period_end"],
         "period_start": view["period_start"],
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
+        "post_payment_credit_notes_amount": view.get("post_payment_credit_notes_amount") or 0,
+        "pre_payment_credit_notes_amount": view.get("pre_payment_credit_notes_amount") or 0,
         "starting_balance": view["starting_balance"],
         "status": view["status"],
         "status_transitions": {

@@ -253,6 +253,21 @@ def subscription_item_object(item: Mapping[str, Any]) -> Wire:
     }
 
 
+def pending_update_object(pending: Mapping[str, Any] | None) -> Wire | None:
+    """`pending_update`: the change waiting for its invoice to be paid, if any."""
+    if not pending or pending.get("expires_at") is None:
+        return None
+    return {
+        "billing_cycle_anchor": pending.get("billing_cycle_anchor"),
+        "expires_at": pending["expires_at"],
+        "subscription_items": [
+            subscription_item_object(item) for item in pending.get("subscription_items") or []
+        ],
+        "trial_end": pending.get("trial_end"),
+        "trial_from_plan": pending.get("trial_from_plan"),
+    }
+
+
 def subscription_object(view: Mapping[str, Any]) -> Wire:
     """The wire shape of a subscription (a view from `subscription_view`)."""
     details = view["cancellation_details"] or {}
@@ -262,7 +277,7 @@ def subscription_object(view: Mapping[str, Any]) -> Wire:
         "application": None,
         "automatic_tax": {"enabled": False, "liability": None},
         "billing_cycle_anchor": view["billing_cycle_anchor"],
-        "billing_cycle_anchor_config": None,
+        "billing_cycle_anchor_config": view.get("billing_cycle_anchor_config"),
         "cancel_at": view["cancel_at"],
         "cancel_at_period_end": view["cancel_at_period_end"],
         "canceled_at": view["canceled_at"],
@@ -305,8 +320,8 @@ def subscription_object(view: Mapping[str, Any]) -> Wire:
         },
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
-        "pending_update": None,
-        "schedule": None,
+        "pending_update": pending_update_object(view.get("pending_update")),
+        "schedule": view.get("schedule"),
         "start_date": view["start_date"],
         "status": view["status"],
         "test_clock": view["test_clock"],
@@ -403,7 +418,11 @@ def pause(ctx: ApiContext, params: RetrieveParams, subscription: str) -> Wire:
 )
 def resume(ctx: ApiContext, params: ResumeParams, subscription: str) -> Wire:
     record = service.resume_subscription(
-        ctx.uow, subscription, ctx.now, billing_cycle_anchor=params.billing_cycle_anchor or "now"
+        ctx.uow,
+        subscription,
+        ctx.now,
+        billing_cycle_anchor=params.billing_cycle_anchor or "now",
+        proration_behavior=params.proration_behavior,
     )
     return render(ctx, record)
 

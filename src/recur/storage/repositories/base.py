@@ -110,21 +110,39 @@ class ObjectRepository:
         request: PageRequest,
         *conditions: ColumnElement[bool],
         created: CreatedFilter | None = None,
+        oldest_first: bool = False,
     ) -> Page:
-        """A keyset page, newest first; cursors are object ids of this tenant."""
+        """A keyset page, newest first (or oldest first: an invoice's lines); cursors are
+        object ids of this tenant."""
         t = self.table
         where = [*self._in_scope(), *conditions, *self._created_conditions(created)]
         query = select(t).where(*where)
+        # "Forward" is the list's order; `ending_before` pages backwards from a cursor.
+        forward, backward = (
+            (t.c.pk.asc(), t.c.pk.desc())
+            if oldest_first
+            else (
+                t.c.pk.desc(),
+                t.c.pk.asc(),
+            )
+        )
+
+        def beyond(cursor: int) -> ColumnElement[bool]:
+            return t.c.pk > cursor if oldest_first else t.c.pk < cursor
+
+        def before(cursor: int) -> ColumnElement[bool]:
+            return t.c.pk < cursor if oldest_first else t.c.pk > cursor
+
         if request.ending_before is not None:
             cursor = self._cursor(request.ending_before, "ending_before")
-            query = query.where(t.c.pk > cursor).order_by(t.c.pk.asc())
+            query = query.where(before(cursor)).order_by(backward)
             rows = list(self.connection.execute(query.limit(request.limit + 1)).mappings())
             has_more = len(rows) > request.limit
             return Page(list(reversed(rows[: request.limit])), has_more)
         if request.starting_after is not None:
             cursor = self._cursor(request.starting_after, "starting_after")
-            query = query.where(t.c.pk < cursor)
-        query = query.order_by(t.c.pk.desc()).limit(request.limit + 1)
+            query = query.where(beyond(cursor))
+        query = query.order_by(forward).limit(request.limit + 1)
         rows = list(self.connection.execute(query).mappings())
         return Page(rows[: request.limit], len(rows) > request.limit)
 

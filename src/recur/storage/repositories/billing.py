@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
+from recur.domain.invoicing import invoice_number
 from recur.storage.repositories.base import (
     CreatedFilter,
     ObjectRepository,
@@ -273,7 +274,7 @@ class InvoiceRepository(ObjectRepository):
             .values(next_invoice_sequence=c.next_invoice_sequence + 1)
             .returning(c.invoice_prefix, c.next_invoice_sequence)
         ).one()
-        return f"{row.invoice_prefix}-{row.next_invoice_sequence - 1:04d}"
+        return invoice_number(row.invoice_prefix, row.next_invoice_sequence - 1)
 
 
 class InvoiceLineRepository(ObjectRepository):
@@ -302,9 +303,9 @@ class InvoiceLineRepository(ObjectRepository):
         )
 
     def page_of(self, invoice_id: str, request: PageRequest) -> Page:
-        """A page of an invoice's lines (oldest first is Stripe's order for lines)."""
+        """A page of an invoice's lines, in the invoice's order (Stripe's order for lines)."""
         c = invoice_lines.c
-        return self.page(request, c.invoice == invoice_id)
+        return self.page(request, c.invoice == invoice_id, oldest_first=True)
 
 
 class InvoiceItemRepository(ObjectRepository):

@@ -48,6 +48,34 @@ class TestClockRepository(ObjectRepository):
             query = query.with_for_update(skip_locked=True)
         return self.connection.execute(query).mappings().first()
 
+    def claim_expired(self, clock_id: str, now: int) -> Record | None:
+        """Lock this clock if its `deletes_after` has passed and no other worker holds it."""
+        t = test_clocks
+        query = select(t).where(t.c.id == clock_id, t.c.deletes_after <= now, *self._in_scope())
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return self.connection.execute(query).mappings().first()
+
+
+class ExpiredClockFinder:
+    """Across every tenant: which clocks are past their `deletes_after` (no locks taken)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.connection = uow.connection
+
+    def expired(self, now: int, limit: int) -> Sequence[tuple[str, Scope]]:
+        """Up to `limit` clocks whose `deletes_after` is at or before `now`, with their tenants."""
+        t = test_clocks
+        query = (
+            select(t.c.id, t.c.account_id, t.c.livemode)
+            .where(t.c.deletes_after <= now)
+            .order_by(t.c.deletes_after, t.c.pk)
+            .limit(limit)
+        )
+        return [
+            (row.id, Scope(row.account_id, row.livemode)) for row in self.connection.execute(query)
+        ]
+
 
 class AdvancingClockFinder:
     """Across every tenant: which clocks are waiting for a worker (no locks taken)."""

@@ -12,17 +12,33 @@ from recur.storage.tables.billing import (
     subscriptions,
 )
 from recur.storage.tables.catalog import prices, products
+from recur.storage.tables.credit_notes import (
+    credit_note_lines,
+    credit_notes,
+    customer_balance_transactions,
+)
 from recur.storage.tables.customers import customers
 from recur.storage.tables.discounts import coupons, promotion_codes
 from recur.storage.tables.payment_methods import payment_methods
+from recur.storage.tables.payments import payment_intents, refunds
+from recur.storage.tables.schedules import subscription_schedules
 from recur.storage.tables.tax import tax_rates
 from recur.storage.tables.test_clocks import test_clocks
+from recur.storage.tables.webhooks import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_fanout,
+)
 
 __all__ = [
     "accounts",
     "api_keys",
     "charges",
     "coupons",
+    "credit_note_lines",
+    "credit_notes",
+    "customer_balance_transactions",
     "customers",
     "events",
     "idempotency_keys",
@@ -30,12 +46,19 @@ __all__ = [
     "invoice_lines",
     "invoices",
     "metadata",
+    "payment_intents",
     "payment_methods",
     "prices",
     "products",
     "promotion_codes",
+    "refunds",
     "subscription_items",
+    "subscription_schedules",
     "subscriptions",
     "tax_rates",
     "test_clocks",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_fanout",
 ]

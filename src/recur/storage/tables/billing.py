@@ -8,6 +8,7 @@ The invariants money depends on are constraints here, not only code:
 """
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -36,6 +37,9 @@ subscriptions = object_table(
     Column("default_tax_rates", Json, nullable=False, default=list),
     Column("description", Text, nullable=True),
     Column("billing_cycle_anchor", BigInteger, nullable=False),
+    # {day_of_month, hour, minute, second, month} when the anchor was set by a config:
+    # periods then fall on that day (clamped to each month's length).
+    Column("billing_cycle_anchor_config", Json, nullable=True),
     Column("start_date", BigInteger, nullable=False),
     Column("current_period_start", BigInteger, nullable=False),
     Column("current_period_end", BigInteger, nullable=False),
@@ -51,6 +55,9 @@ subscriptions = object_table(
     # [{id: di_…, coupon, promotion_code, start, end}]
     Column("discounts", Json, nullable=False, default=list),
     Column("latest_invoice", String(ID_LENGTH), nullable=True),
+    # A change waiting for its invoice to be paid (`payment_behavior=pending_if_incomplete`):
+    # what the wire shows, and the state to apply when the invoice is paid.
+    Column("pending_update", Json, nullable=True),
     # Recur extension for the ERP case: "start" (default) | "end" (in arrears) | "before".
     Column("invoice_timing", String(8), nullable=False, default="start"),
     Column("invoice_days_before", Integer, nullable=True),
@@ -60,6 +67,12 @@ subscriptions = object_table(
     Column("metadata", Json, nullable=False, default=dict),
     # The earliest moment something must happen; NULL once nothing will (ended).
     Column("next_action_at", BigInteger, nullable=True),
+    # The subscription schedule managing it (`sub_sched_…`), its next phase boundary (or
+    # its end), and when `subscription_schedule.expiring` is due (NULL once sent): what
+    # `advance.due_actions` needs from the schedule (services/schedule_transitions.py).
+    Column("schedule", String(ID_LENGTH), nullable=True),
+    Column("schedule_phase_at", BigInteger, nullable=True),
+    Column("schedule_expiring_at", BigInteger, nullable=True),
     Index("ix_subscriptions_due", "next_action_at"),
     Index("ix_subscriptions_customer", "account_id", "livemode", "customer"),
     Index("ix_subscriptions_test_clock", "test_clock"),
@@ -105,6 +118,9 @@ invoices = object_table(
     Column("attempt_count", Integer, nullable=False, default=0),
     Column("attempted", Boolean, nullable=False, default=False),
     Column("next_payment_attempt", BigInteger, nullable=True),
+    # Dunning of a charge_automatically invoice whose payment failed (services/collection):
+    # {started_at, failures, hard_declined: [pm_…], ends_at, ended}.
+    Column("dunning", Json, nullable=True),
     Column("due_date", BigInteger, nullable=True),
     Column("default_payment_method", String(ID_LENGTH), nullable=True),
     Column("discounts", Json, nullable=False, default=list),
@@ -116,6 +132,9 @@ invoices = object_table(
     Column("description", Text, nullable=True),
     Column("footer", Text, nullable=True),
     Column("paid_out_of_band", Boolean, nullable=False, default=False),
+    # What issued credit notes took off the amount remaining, and credited after payment.
+    Column("pre_payment_credit_notes_amount", BigInteger, nullable=False, default=0),
+    Column("post_payment_credit_notes_amount", BigInteger, nullable=False, default=0),
     # {finalized_at, paid_at, voided_at, marked_uncollectible_at}
     Column("status_transitions", Json, nullable=False, default=dict),
     Column("last_finalization_error", Json, nullable=True),
@@ -184,11 +203,21 @@ charges = object_table(
     Column("payment_method", String(ID_LENGTH), nullable=True),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("status", String(16), nullable=False),  # succeeded | failed
+    # pending (written before the gateway is called; committed so only when the outcome
+    # is unknown, until reconciled) | succeeded | failed. A charge row is the payment
+    # attempt (docs/adr/0006-payments.md).
+    Column("status", String(16), nullable=False),
     Column("failure_code", String(64), nullable=True),
     Column("decline_code", String(64), nullable=True),
     Column("failure_message", Text, nullable=True),
     Column("idempotency_key", String(255), nullable=False),
+    Column("payment_intent", String(ID_LENGTH), nullable=True),
+    # The gateway that was asked (simulated | stripe) and its id for the charge.
+    Column("gateway", String(16), nullable=True),
+    Column("gateway_reference", String(255), nullable=True),
+    Column("amount_refunded", BigInteger, nullable=False, default=0),
+    # Wall-clock time of writing (`created` is billing time): when to reconcile a pending one.
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("account_id", "livemode", "idempotency_key"),
     Index(
         "uq_charges_one_success_per_invoice",
@@ -197,6 +226,24 @@ charges = object_table(
         sqlite_where=text("status = 'succeeded'"),
         postgresql_where=text("status = 'succeeded'"),
     ),
+    # At most one attempt in flight (or of unknown outcome) per invoice and per intent.
+    Index(
+        "uq_charges_one_pending_per_invoice",
+        "invoice",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "uq_charges_one_pending_per_intent",
+        "payment_intent",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_charges_pending", "status", "recorded_at"),
+    Index("ix_charges_payment_intent", "payment_intent"),
+    Index("ix_charges_invoice", "invoice"),
 )
 
 events = object_table(
@@ -204,8 +251,10 @@ events = object_table(
     Column("type", String(80), nullable=False),
     Column("api_version", String(40), nullable=True),
     Column("object_id", String(ID_LENGTH), nullable=True),
-    # {object: <wire object>, previous_attributes?: {...}}
-    Column("data", Json, nullable=False),
+    # {object: <wire object>, previous_attributes?: {...}}. Plain JSON, not JSONB, on
+    # PostgreSQL: events are only ever read whole, and parsing every payload into JSONB
+    # cost a billing run ~3× more per event (docs/adr/0004).
+    Column("data", JSON, nullable=False),
     Column("request_id", String(ID_LENGTH), nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("pending_webhooks", Integer, nullable=False, default=0),

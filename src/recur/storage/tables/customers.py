@@ -21,6 +21,9 @@ customers = object_table(
     Column("currency", String(3), nullable=True),
     Column("tax_exempt", String(16), nullable=False, default="none"),
     Column("test_clock", String(ID_LENGTH), nullable=True),
+    # The customer's discount, {id: di_…, coupon, promotion_code, start, end}: applied to
+    # its invoices that have no discount of their own (subscription or invoice discounts).
+    Column("discount", Json, nullable=True),
     Column("metadata", Json, nullable=False, default=dict),
     Column("deleted", Boolean, nullable=False, default=False),
     UniqueConstraint("account_id", "invoice_prefix"),

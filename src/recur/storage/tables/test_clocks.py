@@ -13,4 +13,6 @@ test_clocks = object_table(
     # While `advancing`: the frozen_time the worker is moving the clock to.
     Column("target_frozen_time", BigInteger, nullable=True),
     Index("ix_test_clocks_status", "status"),
+    # The worker deletes clocks past `deletes_after` (30 days after creation, as at Stripe).
+    Index("ix_test_clocks_deletes_after", "deletes_after"),
 )

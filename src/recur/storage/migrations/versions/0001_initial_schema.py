@@ -39,6 +39,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_accounts_id")),
     )
     op.create_table(
+        "webhook_fanout",
+        sa.Column("pk", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("settled_pk", sa.BigInteger(), nullable=False),
+        sa.Column("aging_pk", sa.BigInteger(), nullable=True),
+        sa.Column("waiting_pk", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "waiting_xids",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_webhook_fanout")),
+    )
+    op.create_table(
         "api_keys",
         sa.Column(
             "pk",
@@ -81,6 +94,16 @@ def upgrade() -> None:
         sa.Column("decline_code", sa.String(length=64), nullable=True),
         sa.Column("failure_message", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("payment_intent", sa.String(length=64), nullable=True),
+        sa.Column("gateway", sa.String(length=16), nullable=True),
+        sa.Column("gateway_reference", sa.String(length=255), nullable=True),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_charges_account_id_accounts")
         ),
@@ -96,7 +119,24 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.create_index("ix_charges_invoice", ["invoice"], unique=False)
+        batch_op.create_index("ix_charges_payment_intent", ["payment_intent"], unique=False)
+        batch_op.create_index("ix_charges_pending", ["status", "recorded_at"], unique=False)
         batch_op.create_index("ix_charges_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+        batch_op.create_index(
+            "uq_charges_one_pending_per_intent",
+            ["payment_intent"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.create_index(
+            "uq_charges_one_pending_per_invoice",
+            ["invoice"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_index(
             "uq_charges_one_success_per_invoice",
             ["invoice"],
@@ -149,6 +189,191 @@ def upgrade() -> None:
         batch_op.create_index("ix_coupons_scope_pk", ["account_id", "livemode", "pk"], unique=False)
 
     op.create_table(
+        "credit_note_lines",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("credit_note", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=24), nullable=False),
+        sa.Column("invoice_line_item", sa.String(length=64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("quantity", sa.BigInteger(), nullable=True),
+        sa.Column("unit_amount_decimal", sa.String(length=40), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column("discount_amount", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "discount_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "tax_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "tax_rates",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_credit_note_lines_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_credit_note_lines")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_credit_note_lines_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("credit_note_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_credit_note_lines_credit_note", ["credit_note", "position"], unique=False
+        )
+        batch_op.create_index(
+            "ix_credit_note_lines_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "credit_notes",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("invoice", sa.String(length=64), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("number", sa.String(length=80), nullable=False),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("subtotal_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column("discount_amount", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "discount_amounts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "total_taxes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("total_excluding_tax", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("pre_payment_amount", sa.BigInteger(), nullable=False),
+        sa.Column("post_payment_amount", sa.BigInteger(), nullable=False),
+        sa.Column("credit_amount", sa.BigInteger(), nullable=False),
+        sa.Column("out_of_band_amount", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "refunds",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("customer_balance_transaction", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("memo", sa.Text(), nullable=True),
+        sa.Column("effective_at", sa.BigInteger(), nullable=True),
+        sa.Column("voided_at", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_credit_notes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_credit_notes")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_credit_notes_account_id_livemode_id")
+        ),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "number",
+            name=op.f("uq_credit_notes_account_id_livemode_number"),
+        ),
+    )
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_credit_notes_customer", ["account_id", "livemode", "customer"], unique=False
+        )
+        batch_op.create_index(
+            "ix_credit_notes_invoice", ["account_id", "livemode", "invoice"], unique=False
+        )
+        batch_op.create_index(
+            "ix_credit_notes_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "customer_balance_transactions",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("ending_balance", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=48), nullable=False),
+        sa.Column("invoice", sa.String(length=64), nullable=True),
+        sa.Column("credit_note", sa.String(length=64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_customer_balance_transactions_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_customer_balance_transactions")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "id",
+            name=op.f("uq_customer_balance_transactions_account_id_livemode_id"),
+        ),
+    )
+    with op.batch_alter_table("customer_balance_transactions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_customer_balance_transactions_customer",
+            ["account_id", "livemode", "customer"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_customer_balance_transactions_scope_pk",
+            ["account_id", "livemode", "pk"],
+            unique=False,
+        )
+
+    op.create_table(
         "customers",
         sa.Column(
             "pk",
@@ -192,6 +417,11 @@ def upgrade() -> None:
         sa.Column("tax_exempt", sa.String(length=16), nullable=False),
         sa.Column("test_clock", sa.String(length=64), nullable=True),
         sa.Column(
+            "discount",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
             "metadata",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
@@ -232,11 +462,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=80), nullable=False),
         sa.Column("api_version", sa.String(length=40), nullable=True),
         sa.Column("object_id", sa.String(length=64), nullable=True),
-        sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("pending_webhooks", sa.Integer(), nullable=False),
@@ -455,6 +681,11 @@ def upgrade() -> None:
         sa.Column("attempt_count", sa.Integer(), nullable=False),
         sa.Column("attempted", sa.Boolean(), nullable=False),
         sa.Column("next_payment_attempt", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "dunning",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("due_date", sa.BigInteger(), nullable=True),
         sa.Column("default_payment_method", sa.String(length=64), nullable=True),
         sa.Column(
@@ -475,6 +706,8 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("footer", sa.Text(), nullable=True),
         sa.Column("paid_out_of_band", sa.Boolean(), nullable=False),
+        sa.Column("pre_payment_credit_notes_amount", sa.BigInteger(), nullable=False),
+        sa.Column("post_payment_credit_notes_amount", sa.BigInteger(), nullable=False),
         sa.Column(
             "status_transitions",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -518,6 +751,60 @@ def upgrade() -> None:
             "ix_invoices_scope_pk", ["account_id", "livemode", "pk"], unique=False
         )
         batch_op.create_index("ix_invoices_subscription", ["subscription"], unique=False)
+
+    op.create_table(
+        "payment_intents",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=True),
+        sa.Column("invoice", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("amount_received", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("payment_method", sa.String(length=64), nullable=True),
+        sa.Column("latest_charge", sa.String(length=64), nullable=True),
+        sa.Column(
+            "last_payment_error",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("setup_future_usage", sa.String(length=16), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("receipt_email", sa.String(length=255), nullable=True),
+        sa.Column("canceled_at", sa.BigInteger(), nullable=True),
+        sa.Column("cancellation_reason", sa.String(length=32), nullable=True),
+        sa.Column("client_secret", sa.String(length=128), nullable=False),
+        sa.Column("test_clock", sa.String(length=64), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_payment_intents_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_payment_intents")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_payment_intents_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("payment_intents", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_payment_intents_customer", ["account_id", "livemode", "customer"], unique=False
+        )
+        batch_op.create_index("ix_payment_intents_invoice", ["invoice"], unique=False)
+        batch_op.create_index(
+            "ix_payment_intents_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
 
     op.create_table(
         "payment_methods",
@@ -736,6 +1023,57 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "refunds",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("charge", sa.String(length=64), nullable=False),
+        sa.Column("payment_intent", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("failure_reason", sa.String(length=64), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("gateway_reference", sa.String(length=255), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_refunds_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_refunds")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_refunds_account_id_livemode_id")
+        ),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "idempotency_key",
+            name=op.f("uq_refunds_account_id_livemode_idempotency_key"),
+        ),
+    )
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index("ix_refunds_charge", ["charge"], unique=False)
+        batch_op.create_index("ix_refunds_pending", ["status", "recorded_at"], unique=False)
+        batch_op.create_index("ix_refunds_scope_pk", ["account_id", "livemode", "pk"], unique=False)
+
+    op.create_table(
         "subscription_items",
         sa.Column(
             "pk",
@@ -784,6 +1122,75 @@ def upgrade() -> None:
         batch_op.create_index("ix_subscription_items_subscription", ["subscription"], unique=False)
 
     op.create_table(
+        "subscription_schedules",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("customer", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("subscription", sa.String(length=64), nullable=True),
+        sa.Column("released_subscription", sa.String(length=64), nullable=True),
+        sa.Column("end_behavior", sa.String(length=16), nullable=False),
+        sa.Column("start_date", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "phases",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "current_phase",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column(
+            "default_settings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("canceled_at", sa.BigInteger(), nullable=True),
+        sa.Column("completed_at", sa.BigInteger(), nullable=True),
+        sa.Column("released_at", sa.BigInteger(), nullable=True),
+        sa.Column("test_clock", sa.String(length=64), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_subscription_schedules_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_subscription_schedules")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "id",
+            name=op.f("uq_subscription_schedules_account_id_livemode_id"),
+        ),
+    )
+    with op.batch_alter_table("subscription_schedules", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_subscription_schedules_customer",
+            ["account_id", "livemode", "customer"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_subscription_schedules_due", ["status", "start_date"], unique=False
+        )
+        batch_op.create_index(
+            "ix_subscription_schedules_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_subscription_schedules_test_clock", ["test_clock"], unique=False)
+
+    op.create_table(
         "subscriptions",
         sa.Column(
             "pk",
@@ -810,6 +1217,11 @@ def upgrade() -> None:
         ),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("billing_cycle_anchor", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "billing_cycle_anchor_config",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("start_date", sa.BigInteger(), nullable=False),
         sa.Column("current_period_start", sa.BigInteger(), nullable=False),
         sa.Column("current_period_end", sa.BigInteger(), nullable=False),
@@ -840,6 +1252,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("latest_invoice", sa.String(length=64), nullable=True),
+        sa.Column(
+            "pending_update",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("invoice_timing", sa.String(length=8), nullable=False),
         sa.Column("invoice_days_before", sa.Integer(), nullable=True),
         sa.Column(
@@ -854,6 +1271,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("next_action_at", sa.BigInteger(), nullable=True),
+        sa.Column("schedule", sa.String(length=64), nullable=True),
+        sa.Column("schedule_phase_at", sa.BigInteger(), nullable=True),
+        sa.Column("schedule_expiring_at", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_subscriptions_account_id_accounts")
         ),
@@ -940,17 +1360,169 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("test_clocks", schema=None) as batch_op:
+        batch_op.create_index("ix_test_clocks_deletes_after", ["deletes_after"], unique=False)
         batch_op.create_index(
             "ix_test_clocks_scope_pk", ["account_id", "livemode", "pk"], unique=False
         )
         batch_op.create_index("ix_test_clocks_status", ["status"], unique=False)
 
+    op.create_table(
+        "webhook_attempts",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("endpoint", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=80), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("response_excerpt", sa.Text(), nullable=True),
+        sa.Column("next_retry_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_webhook_attempts_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_webhook_attempts")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_webhook_attempts_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_attempts_created", ["created"], unique=False)
+        batch_op.create_index(
+            "ix_webhook_attempts_endpoint",
+            ["account_id", "livemode", "endpoint", "pk"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_webhook_attempts_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("endpoint", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=80), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.BigInteger(), nullable=True),
+        sa.Column("lease", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_webhook_deliveries_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_webhook_deliveries")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "endpoint",
+            "event",
+            name=op.f("uq_webhook_deliveries_account_id_livemode_endpoint_event"),
+        ),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_deliveries_created", ["created"], unique=False)
+        batch_op.create_index(
+            "ix_webhook_deliveries_due",
+            ["next_attempt_at"],
+            unique=False,
+            sqlite_where=sa.text("next_attempt_at IS NOT NULL"),
+            postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_webhook_deliveries_event", ["account_id", "livemode", "event"], unique=False
+        )
+
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column(
+            "enabled_events",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("api_version", sa.String(length=40), nullable=True),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("disabled_reason", sa.String(length=16), nullable=True),
+        sa.Column("secret", sa.String(length=64), nullable=False),
+        sa.Column("events_after", sa.BigInteger(), nullable=False),
+        sa.Column("failing_since", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_webhook_endpoints_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_webhook_endpoints")),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_webhook_endpoints_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_webhook_endpoints_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
+        batch_op.create_index("ix_webhook_endpoints_status", ["status"], unique=False)
+
 
 def downgrade() -> None:
 
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_endpoints_status")
+        batch_op.drop_index("ix_webhook_endpoints_scope_pk")
+
+    op.drop_table("webhook_endpoints")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_event")
+        batch_op.drop_index(
+            "ix_webhook_deliveries_due",
+            sqlite_where=sa.text("next_attempt_at IS NOT NULL"),
+            postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_webhook_deliveries_created")
+
+    op.drop_table("webhook_deliveries")
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_attempts_scope_pk")
+        batch_op.drop_index("ix_webhook_attempts_endpoint")
+        batch_op.drop_index("ix_webhook_attempts_created")
+
+    op.drop_table("webhook_attempts")
     with op.batch_alter_table("test_clocks", schema=None) as batch_op:
         batch_op.drop_index("ix_test_clocks_status")
         batch_op.drop_index("ix_test_clocks_scope_pk")
+        batch_op.drop_index("ix_test_clocks_deletes_after")
 
     op.drop_table("test_clocks")
     with op.batch_alter_table("tax_rates", schema=None) as batch_op:
@@ -965,11 +1537,24 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subscriptions_customer")
 
     op.drop_table("subscriptions")
+    with op.batch_alter_table("subscription_schedules", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscription_schedules_test_clock")
+        batch_op.drop_index("ix_subscription_schedules_scope_pk")
+        batch_op.drop_index("ix_subscription_schedules_due")
+        batch_op.drop_index("ix_subscription_schedules_customer")
+
+    op.drop_table("subscription_schedules")
     with op.batch_alter_table("subscription_items", schema=None) as batch_op:
         batch_op.drop_index("ix_subscription_items_subscription")
         batch_op.drop_index("ix_subscription_items_scope_pk")
 
     op.drop_table("subscription_items")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index("ix_refunds_scope_pk")
+        batch_op.drop_index("ix_refunds_pending")
+        batch_op.drop_index("ix_refunds_charge")
+
+    op.drop_table("refunds")
     with op.batch_alter_table("promotion_codes", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_promotion_codes_active_code",
@@ -995,6 +1580,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_payment_methods_customer")
 
     op.drop_table("payment_methods")
+    with op.batch_alter_table("payment_intents", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_intents_scope_pk")
+        batch_op.drop_index("ix_payment_intents_invoice")
+        batch_op.drop_index("ix_payment_intents_customer")
+
+    op.drop_table("payment_intents")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index("ix_invoices_subscription")
         batch_op.drop_index("ix_invoices_scope_pk")
@@ -1025,6 +1616,22 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_email")
 
     op.drop_table("customers")
+    with op.batch_alter_table("customer_balance_transactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_balance_transactions_scope_pk")
+        batch_op.drop_index("ix_customer_balance_transactions_customer")
+
+    op.drop_table("customer_balance_transactions")
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_notes_scope_pk")
+        batch_op.drop_index("ix_credit_notes_invoice")
+        batch_op.drop_index("ix_credit_notes_customer")
+
+    op.drop_table("credit_notes")
+    with op.batch_alter_table("credit_note_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_note_lines_scope_pk")
+        batch_op.drop_index("ix_credit_note_lines_credit_note")
+
+    op.drop_table("credit_note_lines")
     with op.batch_alter_table("coupons", schema=None) as batch_op:
         batch_op.drop_index("ix_coupons_scope_pk")
 
@@ -1035,8 +1642,22 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'succeeded'"),
             postgresql_where=sa.text("status = 'succeeded'"),
         )
+        batch_op.drop_index(
+            "uq_charges_one_pending_per_invoice",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.drop_index(
+            "uq_charges_one_pending_per_intent",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index("ix_charges_scope_pk")
+        batch_op.drop_index("ix_charges_pending")
+        batch_op.drop_index("ix_charges_payment_intent")
+        batch_op.drop_index("ix_charges_invoice")
 
     op.drop_table("charges")
     op.drop_table("api_keys")
+    op.drop_table("webhook_fanout")
     op.drop_table("accounts")
