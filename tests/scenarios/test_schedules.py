@@ -269,6 +269,45 @@ def test_change_at_the_next_cycle_premium_to_basic(client: stripe.StripeClient) 
     assert client.v1.subscription_schedules.retrieve(schedule.id).status == "released"
 
 
+def test_a_planned_phase_keeps_a_price_archived_since(client: stripe.StripeClient) -> None:
+    # Archiving a price stops new subscriptions to it; a change planned before goes ahead
+    # (as subscriptions already on an archived price keep renewing).
+    shop, print_, digital = _newspaper(client)
+    schedule = _schedule(
+        client,
+        customer=shop.customer_id,
+        start_date=to_unix(START),
+        end_behavior="release",
+        phases=[
+            {"items": _items((print_, 1)), "iterations": 1},
+            {"items": _items((digital, 1)), "iterations": 1},
+        ],
+    )
+    client.v1.prices.update(digital, params={"active": False})
+    shop.advance(_after(_month(1)))
+    sub = client.v1.subscriptions.retrieve(str(schedule.subscription))
+    assert [item.price.id for item in sub["items"].data] == [digital]
+    invoices = shop.invoices(sub.id)
+    assert _lines(invoices[1]) == [_period(DIGITAL, _month(1), _month(2))]
+    assert client.v1.test_helpers.test_clocks.retrieve(shop.clock_id).status == "ready"
+
+
+def test_a_schedule_starts_on_a_price_archived_since(client: stripe.StripeClient) -> None:
+    shop, print_, _digital = _newspaper(client)
+    schedule = _schedule(
+        client,
+        customer=shop.customer_id,
+        start_date=to_unix(_month(1)),
+        phases=[{"items": _items((print_, 1)), "iterations": 2}],
+    )
+    client.v1.prices.update(print_, params={"active": False})
+    shop.advance(_after(_month(1)))
+    schedule = client.v1.subscription_schedules.retrieve(schedule.id)
+    assert schedule.status == "active"
+    invoices = shop.invoices(str(schedule.subscription))
+    assert _lines(invoices[0]) == [_period(PRINT, _month(1), _month(2))]
+
+
 def test_quantity_one_then_two(client: stripe.StripeClient) -> None:
     shop, _print, digital = _newspaper(client)
     schedule = _schedule(

@@ -262,6 +262,7 @@ def apply_phase(
     options = subscription_changes.ChangeOptions(
         proration_behavior="none" if aligned else behavior,
         billing_cycle_anchor="now" if reset else None,
+        planned=True,
     )
     subscription_changes.change_subscription(
         uow,
@@ -455,7 +456,9 @@ def start_schedule(uow: UnitOfWork, schedule: Record, at: datetime, now: datetim
         values["backdate_start_date"] = start
         created_at = at
     add_invoice_items(uow, schedule["customer"], None, phase, created_at)
-    subscription = subscription_service.create_subscription(uow, values, now, at=created_at)
+    subscription = subscription_service.create_subscription(
+        uow, values, now, at=created_at, planned=True
+    )
     return _repo(uow).update(
         schedule["id"],
         {"status": ACTIVE, "subscription": subscription["id"], "current_phase": phase_dates(phase)},

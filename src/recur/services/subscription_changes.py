@@ -66,6 +66,10 @@ class ChangeOptions:
     billing_cycle_anchor: str | None = None  # "now" | "unchanged"
     payment_behavior: str = "allow_incomplete"
     ends_trial: bool = False  # `trial_end=now` in the same request: the trial end bills
+    # A change planned earlier (a schedule's phase): its prices may have been archived since
+    # it was planned, and it goes ahead anyway, as a subscription on an archived price
+    # keeps renewing. A request's own changes may only name active prices.
+    planned: bool = False
 
 
 @dataclass(slots=True)
@@ -113,7 +117,13 @@ def options_from(values: Mapping[str, Any]) -> ChangeOptions:
 
 
 def _price_for(
-    uow: UnitOfWork, raw: Mapping[str, Any], subscription: Record, at: datetime, prefix: str
+    uow: UnitOfWork,
+    raw: Mapping[str, Any],
+    subscription: Record,
+    at: datetime,
+    prefix: str,
+    *,
+    planned: bool = False,
 ) -> Record:
     if raw.get("price") and raw.get("price_data"):
         raise InvalidRequest(
@@ -130,7 +140,7 @@ def _price_for(
             "prices with `type=recurring`.",
             param=f"{prefix}[price]",
         )
-    if not price["active"]:
+    if not price["active"] and not planned:
         raise InvalidRequest(
             f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
         )
@@ -170,6 +180,8 @@ def _apply_items(
     raw_items: Sequence[Mapping[str, Any]],
     at: datetime,
     param: str,
+    *,
+    planned: bool = False,
 ) -> tuple[list[str], tuple[Interval, int]]:
     """Write the item changes; return the new item ids and the subscription's new interval."""
     repo = _items(uow)
@@ -189,7 +201,9 @@ def _apply_items(
                 continue
             values: dict[str, Any] = {}
             if raw.get("price") or raw.get("price_data"):
-                values["price"] = _price_for(uow, raw, subscription, at, prefix)["id"]
+                values["price"] = _price_for(uow, raw, subscription, at, prefix, planned=planned)[
+                    "id"
+                ]
                 origin[item_id] = prefix
             if "quantity" in raw:
                 values["quantity"] = _quantity(raw, prefix, int(item["quantity"]))
@@ -209,7 +223,7 @@ def _apply_items(
                 param=f"{prefix}[price]",
                 code="parameter_missing",
             )
-        price = _price_for(uow, raw, subscription, at, prefix)
+        price = _price_for(uow, raw, subscription, at, prefix, planned=planned)
         new = repo.insert(
             {
                 "id": new_id("si"),
@@ -463,7 +477,9 @@ def _apply_change(
     added: list[str] = []
     interval: tuple[Interval, int] = (subscription["interval"], int(subscription["interval_count"]))
     if raw_items is not None:
-        added, interval = _apply_items(uow, subscription, raw_items, at, param)
+        added, interval = _apply_items(
+            uow, subscription, raw_items, at, param, planned=options.planned
+        )
     new = _snapshot(uow, subscription)
     prorated = status in PRORATED_STATUSES
     reset = prorated and (

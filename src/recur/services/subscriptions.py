@@ -58,9 +58,17 @@ def billing_time(uow: UnitOfWork, customer: Record, now: datetime) -> datetime:
 
 
 def resolve_items(
-    uow: UnitOfWork, raw_items: Sequence[Mapping[str, Any]], at: datetime, *, param: str = "items"
+    uow: UnitOfWork,
+    raw_items: Sequence[Mapping[str, Any]],
+    at: datetime,
+    *,
+    param: str = "items",
+    planned: bool = False,
 ) -> list[dict[str, Any]]:
-    """Validate items: an active recurring price (or inline price_data), quantity, tax rates."""
+    """Validate items: an active recurring price (or inline price_data), quantity, tax rates.
+
+    `planned`: items a schedule planned earlier, whose prices may have been archived since
+    (the subscription starts anyway, as one on an archived price keeps renewing)."""
     if not raw_items:
         raise InvalidRequest(
             "Missing required param: items.", param=param, code="parameter_missing"
@@ -90,7 +98,7 @@ def resolve_items(
                 "prices with `type=recurring`.",
                 param=f"{prefix}[price]",
             )
-        if not price["active"]:
+        if not price["active"] and not planned:
             raise InvalidRequest(
                 f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
             )
@@ -269,7 +277,12 @@ def _anchor(values: Mapping[str, Any], at: datetime, start: datetime, trial_end:
 
 
 def create_subscription(
-    uow: UnitOfWork, values: Mapping[str, Any], now: datetime, *, at: datetime | None = None
+    uow: UnitOfWork,
+    values: Mapping[str, Any],
+    now: datetime,
+    *,
+    at: datetime | None = None,
+    planned: bool = False,
 ) -> Record:
     """Create a subscription and its first invoice, finalized and collected at once.
 
@@ -278,7 +291,7 @@ def create_subscription(
     `frozen_time` moves."""
     customer = get_live_customer(uow, values["customer"])
     at = billing_time(uow, customer, now) if at is None else at
-    items = resolve_items(uow, values.get("items") or [], at)
+    items = resolve_items(uow, values.get("items") or [], at, planned=planned)
     price = items[0]["price"]
     interval: Interval = price["recurring_interval"]
     count = int(price["recurring_interval_count"])
