@@ -400,6 +400,46 @@ def get_price(
     return _prices(uow).get(price_id, param=param, for_update=for_update)
 
 
+def item_price(
+    uow: UnitOfWork,
+    raw: Mapping[str, Any],
+    at: datetime,
+    prefix: str,
+    *,
+    price_type: Literal["recurring", "one_time"],
+    allow_inactive: bool = False,
+) -> Record:
+    """The price an item names: `raw["price"]` (an existing price) or `raw["price_data"]`
+    (an inline price, created now), of `price_type`, active unless `allow_inactive` (a
+    change planned before the price was archived). Errors name `prefix[...]`."""
+    if raw.get("price") and raw.get("price_data"):
+        raise InvalidRequest(
+            "You may only specify one of these parameters: price, price_data.",
+            param=f"{prefix}[price_data]",
+        )
+    if raw.get("price_data"):
+        price = create_price(uow, dict(raw["price_data"]), at, param_prefix=f"{prefix}[price_data]")
+    elif raw.get("price"):
+        price = get_price(uow, raw["price"], param=f"{prefix}[price]")
+    else:
+        raise InvalidRequest(
+            f"Missing required param: {prefix}[price].",
+            param=f"{prefix}[price]",
+            code="parameter_missing",
+        )
+    if price["type"] != price_type:
+        raise InvalidRequest(
+            f"The price specified is set to `type={price['type']}` but this field only "
+            f"accepts prices with `type={price_type}`.",
+            param=f"{prefix}[price]",
+        )
+    if not price["active"] and not allow_inactive:
+        raise InvalidRequest(
+            f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
+        )
+    return price
+
+
 def update_price(uow: UnitOfWork, price_id: str, changes: Mapping[str, Any]) -> Record:
     """Change what Stripe lets change: active, metadata, nickname, lookup_key, tax_behavior."""
     current = _prices(uow).get(price_id, for_update=True)

@@ -17,7 +17,7 @@ from recur.domain.errors import InvalidRequest
 from recur.domain.periods import Interval, add_intervals
 from recur.services.coupons import get_coupon_record
 from recur.services.payment_methods import check_attached
-from recur.services.prices import create_price, get_price
+from recur.services.prices import item_price
 from recur.services.promotion_codes import retrieve_promotion_code
 from recur.services.subscriptions import resolve_items
 from recur.services.tax_rates import get_active_tax_rate
@@ -132,33 +132,7 @@ def _invoice_items(
     out = []
     for index, entry in enumerate(raw):
         where = f"{prefix}[add_invoice_items][{index}]"
-        if entry.get("price") and entry.get("price_data"):
-            raise InvalidRequest(
-                "You may only specify one of these parameters: price, price_data.",
-                param=f"{where}[price_data]",
-            )
-        if entry.get("price_data"):
-            price = create_price(
-                uow, dict(entry["price_data"]), at, param_prefix=f"{where}[price_data]"
-            )
-        elif entry.get("price"):
-            price = get_price(uow, entry["price"], param=f"{where}[price]")
-        else:
-            raise InvalidRequest(
-                f"Missing required param: {where}[price].",
-                param=f"{where}[price]",
-                code="parameter_missing",
-            )
-        if price["type"] != "one_time":
-            raise InvalidRequest(
-                "The price specified is set to `type=recurring` but this field only accepts "
-                "prices with `type=one_time`.",
-                param=f"{where}[price]",
-            )
-        if not price["active"]:
-            raise InvalidRequest(
-                f"The price specified is inactive: {price['id']}.", param=f"{where}[price]"
-            )
+        price = item_price(uow, entry, at, where, price_type="one_time")
         if price["currency"] != currency:
             raise InvalidRequest(
                 "The price's currency must be the phase's currency.", param=f"{where}[price]"

@@ -31,7 +31,7 @@ from recur.services import advance, pending_updates
 from recur.services import invoices as invoice_service
 from recur.services.customers import get_live_customer
 from recur.services.events import record_event
-from recur.services.prices import create_price, get_price, price_terms, retrieve_price
+from recur.services.prices import item_price, price_terms, retrieve_price
 from recur.services.products import retrieve_product
 from recur.services.subscription_status import ENDED, subscription_view
 from recur.services.tax_rates import get_active_tax_rate, retrieve_tax_rate
@@ -125,25 +125,7 @@ def _price_for(
     *,
     planned: bool = False,
 ) -> Record:
-    if raw.get("price") and raw.get("price_data"):
-        raise InvalidRequest(
-            "You may only specify one of these parameters: price, price_data.",
-            param=f"{prefix}[price_data]",
-        )
-    if raw.get("price_data"):
-        price = create_price(uow, dict(raw["price_data"]), at, param_prefix=f"{prefix}[price_data]")
-    else:
-        price = get_price(uow, raw["price"], param=f"{prefix}[price]")
-    if price["type"] != "recurring":
-        raise InvalidRequest(
-            "The price specified is set to `type=one_time` but this field only accepts "
-            "prices with `type=recurring`.",
-            param=f"{prefix}[price]",
-        )
-    if not price["active"] and not planned:
-        raise InvalidRequest(
-            f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
-        )
+    price = item_price(uow, raw, at, prefix, price_type="recurring", allow_inactive=planned)
     if price["currency"] != subscription["currency"]:
         raise InvalidRequest(
             "All prices on a subscription must have the same currency.", param=f"{prefix}[price]"
@@ -354,33 +336,46 @@ def _add_pending_items(
         primary, fallback = (old, new) if line.amount < 0 else (new, old)
         key = line.subscription_item_id or ""
         rates = primary.tax_rates.get(key, fallback.tax_rates.get(key, ()))
-        rows.append(
-            {
-                "id": new_id("ii"),
-                "created": to_unix(at),
-                "customer": subscription["customer"],
-                "invoice": None,
-                "subscription": subscription["id"],
-                "subscription_item": line.subscription_item_id,
-                "price": line.price_id,
-                "product": line.product_id,
-                "quantity": line.quantity or 0,
-                "unit_amount_decimal": None,
-                "amount": line.amount,
-                "currency": subscription["currency"],
-                "description": line.description,
-                "period_start": to_unix(line.period_start),
-                "period_end": to_unix(line.period_end),
-                "proration": True,
-                "discountable": True,
-                "tax_rates": list(rates),
-                "test_clock": subscription["test_clock"],
-                "metadata": {},
-            }
-        )
+        rows.append(pending_proration_row(subscription, line, at, tax_rates=list(rates)))
     repo = uow.repository(InvoiceItemRepository)
     for row in rows:
         repo.insert(row)
+
+
+def pending_proration_row(
+    subscription: Record,
+    line: LineDraft,
+    at: datetime,
+    *,
+    tax_rates: Sequence[str] | None = None,
+    discountable: bool = True,
+) -> dict[str, Any]:
+    """A proration line as the pending invoice item the subscription's next invoice sweeps
+    in (`tax_rates`: the line's own unless given)."""
+    return {
+        "id": new_id("ii"),
+        "created": to_unix(at),
+        "customer": subscription["customer"],
+        "invoice": None,
+        "subscription": subscription["id"],
+        "subscription_item": line.subscription_item_id,
+        "price": line.price_id,
+        "product": line.product_id,
+        "quantity": line.quantity or 0,
+        "unit_amount_decimal": None,
+        "amount": line.amount,
+        "currency": subscription["currency"],
+        "description": line.description,
+        "period_start": to_unix(line.period_start),
+        "period_end": to_unix(line.period_end),
+        "proration": True,
+        "discountable": discountable,
+        "tax_rates": (
+            [rate.id for rate in line.tax_rates] if tax_rates is None else list(tax_rates)
+        ),
+        "test_clock": subscription["test_clock"],
+        "metadata": {},
+    }
 
 
 # --- the change ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ for the others.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -25,7 +26,7 @@ from recur.services.coupons import get_coupon_record, redeem_coupon
 from recur.services.customers import get_live_customer
 from recur.services.events import record_event
 from recur.services.payment_methods import check_attached
-from recur.services.prices import create_price, get_price
+from recur.services.prices import item_price
 from recur.services.promotion_codes import redeem_promotion_code, retrieve_promotion_code
 from recur.services.subscription_status import subscription_view, update_subscription_record
 from recur.services.tax_rates import get_active_tax_rate
@@ -76,32 +77,7 @@ def resolve_items(
     resolved: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_items):
         prefix = f"{param}[{index}]"
-        if raw.get("price") and raw.get("price_data"):
-            raise InvalidRequest(
-                "You may only specify one of these parameters: price, price_data.",
-                param=f"{prefix}[price_data]",
-            )
-        if raw.get("price_data"):
-            values = dict(raw["price_data"])
-            price: Record = create_price(uow, values, at, param_prefix=f"{prefix}[price_data]")
-        elif raw.get("price"):
-            price = get_price(uow, raw["price"], param=f"{prefix}[price]")
-        else:
-            raise InvalidRequest(
-                f"Missing required param: {prefix}[price].",
-                param=f"{prefix}[price]",
-                code="parameter_missing",
-            )
-        if price["type"] != "recurring":
-            raise InvalidRequest(
-                "The price specified is set to `type=one_time` but this field only accepts "
-                "prices with `type=recurring`.",
-                param=f"{prefix}[price]",
-            )
-        if not price["active"] and not planned:
-            raise InvalidRequest(
-                f"The price specified is inactive: {price['id']}.", param=f"{prefix}[price]"
-            )
+        price = item_price(uow, raw, at, prefix, price_type="recurring", allow_inactive=planned)
         quantity = raw.get("quantity", 1)
         if quantity is None or int(quantity) < 0:
             raise InvalidRequest(
@@ -929,29 +905,14 @@ def _credit_unused_time(
         return
     factor = Fraction(int((end - since).total_seconds()), int((end - start).total_seconds()))
     for line in advance.item_lines(uow, subscription, since, end, factor=factor):
+        credit = replace(
+            line,
+            amount=-line.amount,
+            quantity=line.quantity or 1,
+            description=line.description.replace("Remaining time", "Unused time", 1),
+        )
         uow.repository(InvoiceItemRepository).insert(
-            {
-                "id": new_id("ii"),
-                "created": to_unix(at),
-                "customer": subscription["customer"],
-                "invoice": None,
-                "subscription": subscription["id"],
-                "subscription_item": line.subscription_item_id,
-                "price": line.price_id,
-                "product": line.product_id,
-                "quantity": line.quantity or 1,
-                "unit_amount_decimal": None,
-                "amount": -line.amount,
-                "currency": subscription["currency"],
-                "description": line.description.replace("Remaining time", "Unused time", 1),
-                "period_start": to_unix(since),
-                "period_end": to_unix(end),
-                "proration": True,
-                "discountable": False,
-                "tax_rates": [rate.id for rate in line.tax_rates],
-                "test_clock": subscription["test_clock"],
-                "metadata": {},
-            }
+            subscription_changes.pending_proration_row(subscription, credit, at, discountable=False)
         )
 
 
@@ -1061,30 +1022,7 @@ def _prorate_resumed_period(
         return
     items = uow.repository(InvoiceItemRepository)
     for line in lines:
-        items.insert(
-            {
-                "id": new_id("ii"),
-                "created": to_unix(at),
-                "customer": subscription["customer"],
-                "invoice": None,
-                "subscription": subscription["id"],
-                "subscription_item": line.subscription_item_id,
-                "price": line.price_id,
-                "product": line.product_id,
-                "quantity": line.quantity or 0,
-                "unit_amount_decimal": None,
-                "amount": line.amount,
-                "currency": subscription["currency"],
-                "description": line.description,
-                "period_start": to_unix(at),
-                "period_end": to_unix(end),
-                "proration": True,
-                "discountable": True,
-                "tax_rates": [rate.id for rate in line.tax_rates],
-                "test_clock": subscription["test_clock"],
-                "metadata": {},
-            }
-        )
+        items.insert(subscription_changes.pending_proration_row(subscription, line, at))
 
 
 def delete_customer(uow: UnitOfWork, customer_id: str, now: datetime) -> Record:
