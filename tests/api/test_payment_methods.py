@@ -197,8 +197,19 @@ def test_no_card_number_or_cvc_is_stored(
             for table in metadata.sorted_tables
             for row in connection.execute(select(table))
         )
+        # This account's rows, and every row of the tables that belong to no account: a
+        # 4-digit CVC can occur by chance elsewhere (another test's amount or quantity).
+        ours = "\n".join(
+            repr(tuple(row))
+            for table in metadata.sorted_tables
+            for row in connection.execute(
+                select(table).where(table.c.account_id == account.account)
+                if "account_id" in table.c
+                else select(table)
+            )
+        )
     # A 4-digit CVC can occur by chance inside a hex digest; stored, it would stand alone.
-    assert re.search(r"(?<![0-9A-Za-z])9876(?![0-9A-Za-z])", dump) is None
+    assert re.search(r"(?<![0-9A-Za-z])9876(?![0-9A-Za-z])", ours) is None
     for number in numbers:
         assert number not in dump
         assert number[:12] not in dump
