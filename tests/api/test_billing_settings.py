@@ -13,6 +13,7 @@ def test_defaults(client: stripe.StripeClient) -> None:
         "object": "billing_settings",
         "livemode": False,
         "payment_gateway": "simulated",
+        "stripe": None,
         "finalization_delay": 3600,
         "incomplete_expiry": 82800,
         "notices": {"trial_will_end": 259200},

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from recur.api import framework
 from recur.api.errors import ApiError
 from recur.api.framework import ROUTES, IncomingRequest, Services, error_response
+from recur.api.gateway_webhooks import gateway_webhook_routes
 from recur.api.routes import load_all
 from recur.domain.ids import new_id
 
@@ -100,5 +101,6 @@ def create_app(services: Services, extra_routes: list[BaseRoute] | None = None) 
         Route("/docs", reference, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
     ]
+    routes += gateway_webhook_routes(services)
     routes += extra_routes or []
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})

@@ -12,6 +12,9 @@ A call ends in one of three ways:
 - `GatewayUnavailable`: the request never reached the gateway, nothing happened;
 - `OutcomeUnknown`: the request may have been carried out (a timeout, a 5xx); the caller
   records the attempt as pending and asks again later by its key.
+
+Attaching a method may also end in `MethodDeclined` (a gateway that checks cards when
+they are saved, as Stripe does): nothing was charged, the attempt fails with its codes.
 """
 
 from __future__ import annotations
@@ -34,6 +37,22 @@ class GatewayUnavailable(GatewayError):
 
 class OutcomeUnknown(GatewayError):
     """The request may or may not have been carried out (a timeout, a 5xx answer)."""
+
+
+class MethodDeclined(Exception):
+    """The gateway refused to take the payment method (a card checked when attached):
+    nothing was charged; `failure_code`, `decline_code`, `message` as for a decline."""
+
+    def __init__(self, failure_code: str, decline_code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.failure_code = failure_code
+        self.decline_code = decline_code
+        self.message = message
+
+
+class MethodRefused(MethodDeclined):
+    """The gateway refused the request about the method without a card decline (Stripe's
+    `invalid_request_error`: attached to another customer, no such method)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +88,37 @@ class ChargeRequest:
     method: MethodRef
     off_session: bool
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The customer's id at the gateway (None: the gateway keeps no customers).
+    customer_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupHint:
+    """What narrows a search by idempotency key at a gateway that cannot look a key up
+    directly (Stripe: its objects are listed per customer or per charge, and searched by
+    metadata): the customer's and the charge's ids there, and a unix time the call was
+    made after. Gateways that keep keys (the simulated one) ignore it."""
+
+    customer_reference: str | None = None
+    charge_reference: str | None = None
+    since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeReport:
+    """A dispute the gateway opened on a charge it made (the cardholder contested it with
+    their bank): its id there, the amount contested, Stripe's `reason` and `status`."""
+
+    reference: str
+    amount: int
+    reason: str
+    status: str = "needs_response"
 
 
 @dataclass(frozen=True, slots=True)
 class ChargeResult:
-    """What the gateway did with a charge request."""
+    """What the gateway did with a charge request (`dispute`: a dispute the gateway reports
+    with the charge; Stripe reports its own later, by webhook)."""
 
     status: ChargeStatus
     reference: str
@@ -81,6 +126,7 @@ class ChargeResult:
     failure_code: str | None = None
     decline_code: str | None = None
     failure_message: str | None = None
+    dispute: DisputeReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +176,14 @@ class PaymentGateway(Protocol):
         """Refund (part of) a charge once per idempotency key."""
         ...
 
-    def find_charge(self, scope: GatewayScope, idempotency_key: str) -> ChargeResult | None:
+    def find_charge(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> ChargeResult | None:
         """The charge made under this key, or None if none was made."""
         ...
 
-    def find_refund(self, scope: GatewayScope, idempotency_key: str) -> RefundResult | None:
+    def find_refund(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> RefundResult | None:
         """The refund made under this key, or None if none was made."""
         ...

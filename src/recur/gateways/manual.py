@@ -13,6 +13,7 @@ from recur.gateways.base import (
     ChargeRequest,
     ChargeResult,
     GatewayScope,
+    LookupHint,
     MethodRef,
     RefundRequest,
     RefundResult,
@@ -45,10 +46,14 @@ class ManualGateway:
         """Never called: an out-of-band payment is refunded out of band too."""
         raise RuntimeError("the manual gateway does not refund: refund out of band")
 
-    def find_charge(self, scope: GatewayScope, idempotency_key: str) -> ChargeResult | None:
+    def find_charge(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> ChargeResult | None:
         """The manual gateway makes no charges."""
         return None
 
-    def find_refund(self, scope: GatewayScope, idempotency_key: str) -> RefundResult | None:
+    def find_refund(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> RefundResult | None:
         """The manual gateway makes no refunds."""
         return None

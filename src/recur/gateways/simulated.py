@@ -15,6 +15,11 @@ next N calls of an operation (`charge`, `refund`, `lookup`):
 - `decline:<decline_code>` (charges): the issuer declines this one charge so, whatever the
   card (a card reported lost or stolen since it was attached: Stripe's decline test cards
   already fail when attached, so a later hard decline can only be injected).
+
+A card whose behaviour is `dispute:<reason>` (`pm_card_createDispute`) is charged, then its
+cardholder disputes the charge: the gateway opens a dispute in its books (`disputes`) and
+reports it with the charge's result (`ChargeResult.dispute`), to the caller and to any later
+lookup by key, as Stripe reports its own by a `charge.dispute.created` webhook.
 """
 
 from __future__ import annotations
@@ -24,15 +29,17 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from recur.domain.clock import SystemClock, to_unix
 from recur.gateways.base import (
     ChargeRequest,
     ChargeResult,
+    DisputeReport,
     GatewayScope,
     GatewayUnavailable,
+    LookupHint,
     MethodRef,
     OutcomeUnknown,
     RefundRequest,
@@ -44,6 +51,7 @@ from recur.gateways.test_cards import (
     CUSTOMER_FAIL,
     decline_code_of,
     decline_error,
+    dispute_reason_of,
 )
 
 Operation = Literal["charge", "refund", "lookup"]
@@ -60,6 +68,8 @@ class ChargeOutcome:
     decline_code: str | None = None
     failure_message: str | None = None
     requires_action: bool = False
+    # Succeeds, then the cardholder disputes it for this reason (Stripe's `reason`).
+    dispute_reason: str | None = None
 
     @property
     def status(self) -> Literal["succeeded", "failed", "requires_action"]:
@@ -96,7 +106,7 @@ def decide(behavior: str, *, off_session: bool, set_up: bool = False) -> ChargeO
     if code is not None:
         error = decline_error(code)
         return ChargeOutcome(False, error.code, error.decline_code, error.message)
-    return ChargeOutcome(succeeded=True)
+    return ChargeOutcome(succeeded=True, dispute_reason=dispute_reason_of(behavior))
 
 
 # Kept for callers that only need the outcome of a test card.
@@ -139,6 +149,14 @@ CREATE TABLE IF NOT EXISTS refunds (
 );
 CREATE INDEX IF NOT EXISTS refunds_unswept ON refunds (swept, created);
 CREATE INDEX IF NOT EXISTS refunds_charge ON refunds (charge_reference);
+CREATE TABLE IF NOT EXISTS disputes (
+    reference TEXT PRIMARY KEY,
+    charge_reference TEXT NOT NULL UNIQUE,
+    amount INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS faults (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id TEXT NOT NULL,
@@ -320,6 +338,13 @@ class SimulatedGateway:
             decline_code=outcome.decline_code,
             failure_message=outcome.failure_message,
         )
+        if outcome.succeeded and outcome.dispute_reason is not None:
+            result = replace(
+                result,
+                dispute=DisputeReport(
+                    f"simdp_{secrets.token_hex(10)}", request.amount, outcome.dispute_reason
+                ),
+            )
         connection.execute(
             "INSERT INTO charges (account_id, livemode, key, reference, amount, currency, "
             "status, failure_code, decline_code, failure_message, customer, payment_method, "
@@ -341,19 +366,35 @@ class SimulatedGateway:
                 now,
             ),
         )
+        if result.dispute is not None:
+            connection.execute(
+                "INSERT INTO disputes (reference, charge_reference, amount, reason, status, "
+                "created) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    result.dispute.reference,
+                    result.reference,
+                    result.dispute.amount,
+                    result.dispute.reason,
+                    result.dispute.status,
+                    now,
+                ),
+            )
         return result
 
     def _stored_charge(
         self, connection: sqlite3.Connection, scope: GatewayScope, key: str
     ) -> ChargeResult | None:
         row = connection.execute(
-            "SELECT status, reference, amount, failure_code, decline_code, failure_message "
-            "FROM charges WHERE account_id = ? AND livemode = ? AND key = ?",
+            "SELECT c.status, c.reference, c.amount, c.failure_code, c.decline_code, "
+            "c.failure_message, d.reference, d.amount, d.reason, d.status "
+            "FROM charges c LEFT JOIN disputes d ON d.charge_reference = c.reference "
+            "WHERE c.account_id = ? AND c.livemode = ? AND c.key = ?",
             (scope.account_id, int(scope.livemode), key),
         ).fetchone()
         if row is None:
             return None
-        return ChargeResult(row[0], row[1], row[2], row[3], row[4], row[5])
+        dispute = None if row[6] is None else DisputeReport(row[6], row[7], row[8], row[9])
+        return ChargeResult(row[0], row[1], row[2], row[3], row[4], row[5], dispute)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Refund part of a charge once per idempotency key, never beyond what it took."""
@@ -420,7 +461,9 @@ class SimulatedGateway:
         ).fetchone()
         return None if row is None else RefundResult(row[0], row[1], row[2], row[3])
 
-    def find_charge(self, scope: GatewayScope, idempotency_key: str) -> ChargeResult | None:
+    def find_charge(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> ChargeResult | None:
         """The charge made under a key (None: never made)."""
         with self._transaction() as connection:
             fault = self._take_fault(connection, scope, "lookup")
@@ -428,7 +471,9 @@ class SimulatedGateway:
         _raise_lookup_fault(fault)
         return found
 
-    def find_refund(self, scope: GatewayScope, idempotency_key: str) -> RefundResult | None:
+    def find_refund(
+        self, scope: GatewayScope, idempotency_key: str, hint: LookupHint | None = None
+    ) -> RefundResult | None:
         """The refund made under a key (None: never made)."""
         with self._transaction() as connection:
             fault = self._take_fault(connection, scope, "lookup")

@@ -12,6 +12,8 @@ Behaviours (plain strings, stored as such):
 - `authentication_required`: every payment needs authentication (`requires_action`).
 - `authentication_required_unless_setup`: needs authentication unless the card was set
   up for off-session use.
+- `dispute:<reason>`: every charge succeeds, then the cardholder disputes it
+  (`dispute:fraudulent`, Stripe's 4000000000000259 / `pm_card_createDispute`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ CUSTOMER_FAIL: Final = "customer_fail"
 AUTHENTICATION_REQUIRED: Final = "authentication_required"
 AUTHENTICATION_REQUIRED_UNLESS_SETUP: Final = "authentication_required_unless_setup"
 DECLINE_PREFIX: Final = "decline:"
+DISPUTE_PREFIX: Final = "dispute:"
 
 # Declines that retrying the same card cannot cure (Stripe: "do not retry" codes).
 HARD_DECLINE_CODES: Final = frozenset(
@@ -40,6 +43,18 @@ def decline_code_of(behavior: str) -> str | None:
     """The decline code of a `decline:*` behaviour, None for the others."""
     if behavior.startswith(DECLINE_PREFIX):
         return behavior[len(DECLINE_PREFIX) :]
+    return None
+
+
+def dispute(reason: str) -> str:
+    """The behaviour of a card whose charges succeed and are then disputed for `reason`."""
+    return DISPUTE_PREFIX + reason
+
+
+def dispute_reason_of(behavior: str) -> str | None:
+    """The dispute reason of a `dispute:*` behaviour, None for the others."""
+    if behavior.startswith(DISPUTE_PREFIX):
+        return behavior[len(DISPUTE_PREFIX) :]
     return None
 
 
@@ -148,6 +163,9 @@ _CARDS: Final = {
     "chargeDeclinedProcessingError": _card("4000000000000119", "visa", decline("processing_error")),
     "radarBlock": _card("4100000000000019", "visa", decline("fraudulent")),
     "chargeCustomerFail": _card("4000000000000341", "visa", CUSTOMER_FAIL),
+    # docs.stripe.com/testing#disputes: "the charge succeeds, only to be disputed as
+    # fraudulent".
+    "createDispute": _card("4000000000000259", "visa", dispute("fraudulent")),
     "authenticationRequired": _card(
         "4000002760003184", "visa", AUTHENTICATION_REQUIRED, country="DE"
     ),
@@ -173,6 +191,21 @@ def card_for_token(token: str) -> DocumentedCard | None:
 def is_payment_method_token(value: str) -> bool:
     """Whether `value` is a test payment method id such as `pm_card_visa`."""
     return value.startswith(TEST_PM_PREFIX) and value[8:] in _CARDS
+
+
+def stripe_test_token(brand: str, last4: str, behavior: str) -> str | None:
+    """The `pm_card_…` id Stripe's test mode accepts for a card with these facts, or None.
+
+    Recur keeps no card numbers, so a test card is mirrored to Stripe as the documented
+    token that behaves the same (docs.stripe.com/testing#cards); a valid number that is
+    not a documented one succeeds, as the brand's own token does.
+    """
+    for name, card in _CARDS.items():
+        if card.brand == brand and card.number[-4:] == last4 and card.behavior == behavior:
+            return TEST_PM_PREFIX + name
+    if behavior == SUCCEED and brand in _CARDS:
+        return TEST_PM_PREFIX + brand
+    return None
 
 
 def known_card_for_number(number: str) -> DocumentedCard | None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from recur.domain.errors import InvalidRequest
+from recur.services.stripe_settings import stripe_config
 from recur.storage.repositories.accounts import AccountRepository
 from recur.storage.uow import UnitOfWork
 
-GATEWAYS: Final = ("simulated", "manual")
+GATEWAYS: Final = ("simulated", "manual", "stripe")
 # What happens once the last retry of a renewal's payment has failed.
 SUBSCRIPTION_AFTER_RETRIES: Final = ("cancel", "unpaid", "past_due")
 INVOICE_AFTER_RETRIES: Final = ("open", "uncollectible")
@@ -36,7 +37,8 @@ class BillingSettings:
     incomplete_expiry: int = 23 * 3600
     # `customer.subscription.trial_will_end` this long before the trial ends.
     trial_will_end_lead: int = 3 * 86400
-    # Who moves the money: the simulated test-card gateway, or nobody (paid out of band).
+    # Who moves the money: the simulated test-card gateway, nobody (paid out of band), or
+    # the account's Stripe account (services/stripe_settings.py holds its keys).
     gateway: str = "simulated"
     # Retries of a failed renewal payment, in days after the first failed attempt.
     retry_days: tuple[int, ...] = (1, 3, 5, 7)
@@ -122,6 +124,12 @@ def update_billing_settings(uow: UnitOfWork, changes: Mapping[str, Any]) -> Bill
         )
     if "gateway" in changes:
         values["gateway"] = _one_of(changes["gateway"], GATEWAYS, "payment_gateway")
+        if values["gateway"] == "stripe" and not stripe_config(uow).secret_key:
+            raise InvalidRequest(
+                "payment_gateway=stripe needs the account's Stripe secret key for this mode: "
+                "give stripe[secret_key].",
+                param="stripe[secret_key]",
+            )
     if "retry_days" in changes:
         values["retry_days"] = _retry_days(changes["retry_days"], "dunning[retry_schedule]")
     if "subscription_after_retries" in changes:

@@ -31,13 +31,15 @@ from recur.domain.ids import new_id
 from recur.gateways.base import (
     ChargeRequest,
     ChargeResult,
+    DisputeReport,
     GatewayUnavailable,
-    MethodRef,
+    MethodDeclined,
     OutcomeUnknown,
 )
+from recur.services import disputes, gateway_mirror
 from recur.services.billing_settings import BillingSettings
 from recur.services.events import record_event
-from recur.services.payment_gateways import gateway_for, gateway_scope
+from recur.services.payment_gateways import gateway_of_method, gateway_scope
 from recur.storage.repositories.base import Record
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.payment_methods import PaymentMethodRepository
@@ -291,24 +293,39 @@ def run_attempt(
     settings: BillingSettings | None = None,
 ) -> AttemptResult:
     """Charge the intent's amount on a method: row first, then the gateway, then the outcome."""
-    gateway = gateway_for(uow, settings)
     method = uow.repository(PaymentMethodRepository).get(method_id, param="payment_method")
+    # A method mirrored to a gateway lives there and is charged there (gateway_mirror).
+    gateway = gateway_of_method(uow, method, settings)
     row = new_charge_row(intent, key=key, method_id=method_id, at=at, gateway=gateway.name)
     charge = _attempts(uow).insert(row)
-    request = ChargeRequest(
-        scope=gateway_scope(uow),
-        idempotency_key=key,
-        amount=int(intent["amount"]),
-        currency=intent["currency"],
-        customer=intent["customer"],
-        method=MethodRef(method["id"], method["behavior"]),
-        off_session=off_session,
-        metadata={"invoice": intent["invoice"] or "", "payment_intent": intent["id"]},
-    )
+    result: ChargeResult | None
     try:
-        result: ChargeResult | None = gateway.charge(request)
+        method_ref, customer_ref = gateway_mirror.prepare_charge(
+            uow, gateway, method, intent["customer"]
+        )
+        request = ChargeRequest(
+            scope=gateway_scope(uow),
+            idempotency_key=key,
+            amount=int(intent["amount"]),
+            currency=intent["currency"],
+            customer=intent["customer"],
+            method=method_ref,
+            off_session=off_session,
+            metadata={
+                "invoice": intent["invoice"] or "",
+                "payment_intent": intent["id"],
+                "charge": charge["id"],
+            },
+            customer_reference=customer_ref,
+        )
+        result = gateway.charge(request)
     except GatewayUnavailable:
         result = UNREACHABLE
+    except MethodDeclined as declined:
+        # The gateway refused the card when it was saved there: nothing was charged.
+        result = ChargeResult(
+            "failed", "", 0, declined.failure_code, declined.decline_code, declined.message
+        )
     except OutcomeUnknown:
         result = None
     return settle_attempt(uow, charge, result, at)
@@ -326,7 +343,28 @@ def settle_attempt(
     charge_event, intent_event = CHARGE_EVENTS[status]
     record_event(uow, charge_event, "charge", charge_view(uow, charge), at)
     record_event(uow, intent_event, "payment_intent", intent_view(uow, intent), at)
+    if result is not None and result.dispute is not None and status == "succeeded":
+        # A dispute the gateway reports with the charge (the simulated gateway's
+        # `pm_card_createDispute`): recorded as Stripe's webhook records one.
+        charge = _record_dispute(uow, charge, result.dispute, at)
     return AttemptResult(status, charge, intent)
+
+
+def _record_dispute(
+    uow: UnitOfWork, charge: Record, dispute: DisputeReport, at: datetime
+) -> Record:
+    disputes.record_dispute(
+        uow,
+        charge,
+        gateway=str(charge["gateway"]),
+        reference=dispute.reference,
+        amount=dispute.amount,
+        currency=charge["currency"],
+        reason=dispute.reason,
+        status=dispute.status,
+        at=at,
+    )
+    return _attempts(uow).get(charge["id"])
 
 
 def cancel_intent(uow: UnitOfWork, intent: Record, at: datetime, *, reason: str | None) -> Record:

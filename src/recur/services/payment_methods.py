@@ -19,6 +19,9 @@ from recur.domain.errors import CardDeclined, InvalidRequest, NotFound
 from recur.domain.ids import BASE62, new_id
 from recur.gateways import test_cards
 from recur.gateways.test_cards import CardSpec
+from recur.services import adopted_methods, customer_events
+from recur.services.balance_transactions import customer_time
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.payment_methods import PaymentMethodRepository
@@ -264,7 +267,11 @@ def resolve_payment_method(
         return _repo(uow).insert(
             _row(uow, _card_from_token(uow, payment_method_id, now, param), now, secret)
         )
-    return _repo(uow).get(payment_method_id, param=param, for_update=True)
+    record = _repo(uow).find(payment_method_id, for_update=True)
+    if record is None:
+        # A `pm_…` collected by Stripe, when the account is on Stripe (else 404 naming param).
+        record = adopted_methods.adopt_payment_method(uow, payment_method_id, now, param=param)
+    return record
 
 
 def _live_customer(uow: UnitOfWork, customer_id: str, param: str | None) -> Record:
@@ -288,7 +295,7 @@ def attach_payment_method(
     The card is checked on attach, as Stripe does: the decline test cards fail here
     (402), and only `pm_card_chargeCustomerFail` attaches and declines later.
     """
-    _live_customer(uow, customer_id, "customer")
+    customer = _live_customer(uow, customer_id, "customer")
     record = resolve_payment_method(uow, payment_method_id, now, secret=secret, param=param)
     if record["customer"] == customer_id:
         return record
@@ -306,7 +313,12 @@ def attach_payment_method(
     failure = test_cards.attach_decline(record["behavior"])
     if failure is not None:
         raise CardDeclined(failure.message, code=failure.code, decline_code=failure.decline_code)
-    return _repo(uow).update(record["id"], {"customer": customer_id})
+    # A method that lives at Stripe is attached there first (nothing for the others).
+    adopted_methods.attach_at_gateway(uow, record, customer_id, param=param)
+    attached = _repo(uow).update(record["id"], {"customer": customer_id})
+    at = customer_time(uow, customer, now)
+    record_event(uow, "payment_method.attached", "payment_method", attached, at)
+    return attached
 
 
 def detach_payment_method(uow: UnitOfWork, payment_method_id: str, now: datetime) -> Record:
@@ -323,9 +335,14 @@ def detach_payment_method(uow: UnitOfWork, payment_method_id: str, now: datetime
         )
     customers = uow.repository(CustomerRepository)
     customer = customers.find(customer_id, for_update=True)
+    at = now if customer is None else customer_time(uow, customer, now)
+    detached = _repo(uow).update(payment_method_id, {"customer": None, "detached_at": to_unix(now)})
+    # Stripe's `payment_method.detached` names the customer in `previous_attributes`.
+    record_event(uow, "payment_method.detached", "payment_method", detached, at, previous=record)
     if customer is not None and customer["default_payment_method"] == payment_method_id:
-        customers.update(customer_id, {"default_payment_method": None})
-    return _repo(uow).update(payment_method_id, {"customer": None, "detached_at": to_unix(now)})
+        cleared = customers.update(customer_id, {"default_payment_method": None})
+        customer_events.record_customer_updated(uow, customer, cleared, at)
+    return detached
 
 
 def update_payment_method(
@@ -363,7 +380,11 @@ def update_payment_method(
         changes["metadata"] = dict(metadata)
     if allow_redisplay is not None:
         changes["allow_redisplay"] = allow_redisplay
-    return _repo(uow).update(payment_method_id, changes)
+    updated = _repo(uow).update(payment_method_id, changes)
+    owner = uow.repository(CustomerRepository).find(record["customer"])
+    at = now if owner is None else customer_time(uow, owner, now)
+    record_event(uow, "payment_method.updated", "payment_method", updated, at, previous=record)
+    return updated
 
 
 def _merged_billing_details(
@@ -402,7 +423,10 @@ def retrieve_customer_payment_method(
 
 def check_attached(uow: UnitOfWork, payment_method_id: str, customer_id: str, param: str) -> None:
     """Refuse (400 naming `param`) a payment method not attached to this customer."""
-    if find_attached_payment_method(uow, payment_method_id, customer_id) is None:
+    if find_attached_payment_method(uow, payment_method_id, customer_id) is not None:
+        return
+    # Unless Stripe holds it attached to the customer (services/adopted_methods).
+    if adopted_methods.adopt_attached(uow, payment_method_id, customer_id, param=param) is None:
         raise InvalidRequest(
             f"The customer does not have a payment method with the ID {payment_method_id}. "
             "The payment method must be attached to the customer.",

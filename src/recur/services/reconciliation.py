@@ -7,7 +7,8 @@ Two worker jobs:
   unique index); a charge that turns out to have succeeded pays the invoice (or, if the
   invoice was closed meanwhile, is refunded at once); one the gateway never made fails as
   a processing error (retried by the dunning schedule).
-- `sweep_gateway_books`: the simulated gateway's books are compared with Recur's. A
+- `sweep_gateway_books`: the simulated gateway's books are compared with Recur's (for
+  Stripe, what its webhooks reported that Recur did not know: `_sweep_stripe_orphans`). A
   charge the gateway made under a key Recur has no successful attempt for is an orphan —
   the transaction that asked for it was rolled back or its process killed after the
   gateway answered — and is refunded; a refund the gateway made that Recur has no record
@@ -37,10 +38,17 @@ from recur.gateways.base import (
 )
 from recur.gateways.simulated import LedgerCharge, LedgerRefund, SimulatedGateway
 from recur.services import collection, payment_attempts
-from recur.services.payment_gateways import gateway_scope, payment_options, simulated_gateway
+from recur.services.gateway_mirror import charge_lookup_hint, refund_lookup_hint
+from recur.services.payment_gateways import (
+    gateway_named,
+    gateway_scope,
+    payment_options,
+    simulated_gateway,
+)
 from recur.services.refunds import adopt_refund, settle_refund
 from recur.storage.repositories.base import Record
 from recur.storage.repositories.billing import InvoiceRepository
+from recur.storage.repositories.gateways import UnmatchedGatewayEvents
 from recur.storage.repositories.payments import (
     AttemptRepository,
     PendingPayments,
@@ -72,13 +80,29 @@ def reconcile_charge(uow: UnitOfWork, charge_id: str, now: datetime) -> bool:
     charge = attempts.get(charge_id, for_update=True)
     if charge["status"] != "pending":
         return False
-    gateway = simulated_gateway(uow.connection.engine)
+    # The gateway that was asked is the one that knows (a method's own gateway may not be
+    # the account's).
+    gateway = gateway_named(uow, charge["gateway"])
     try:
-        result = gateway.find_charge(gateway_scope(uow), charge["idempotency_key"])
+        result = gateway.find_charge(
+            gateway_scope(uow), charge["idempotency_key"], charge_lookup_hint(uow, charge)
+        )
     except GatewayError:
         return False  # asked again on the next pass
+    settle_charge(uow, charge, result or NOT_MADE, now)
+    return True
+
+
+def settle_charge(uow: UnitOfWork, charge: Record, result: ChargeResult, now: datetime) -> None:
+    """Record what the gateway says of an attempt, and what that does to its invoice.
+
+    The one way an outcome learnt later is applied: by the reconciler, and by the
+    gateway's own webhooks (services/stripe_webhooks.py). A success for an invoice that
+    was closed meanwhile is refunded (`collection.apply_outcome`); a failure never
+    reopens a paid invoice.
+    """
     at = payment_attempts.customer_time(uow, charge["customer"], now)
-    attempt = payment_attempts.settle_attempt(uow, charge, result or NOT_MADE, at)
+    attempt = payment_attempts.settle_attempt(uow, charge, result, at)
     if charge["invoice"]:
         invoice = uow.repository(InvoiceRepository).get(charge["invoice"], for_update=True)
         collection.apply_outcome(uow, invoice, attempt, at)
@@ -86,7 +110,6 @@ def reconcile_charge(uow: UnitOfWork, charge_id: str, now: datetime) -> bool:
             from recur.services import advance  # builds on collection
 
             advance.schedule(uow, invoice["subscription"])
-    return True
 
 
 def reconcile_refund(uow: UnitOfWork, refund_id: str, now: datetime) -> bool:
@@ -95,12 +118,14 @@ def reconcile_refund(uow: UnitOfWork, refund_id: str, now: datetime) -> bool:
     refund = repo.get(refund_id)
     if refund["status"] != "pending":
         return False
-    gateway = simulated_gateway(uow.connection.engine)
+    charge = uow.repository(AttemptRepository).get(refund["charge"], for_update=True)
+    gateway = gateway_named(uow, charge["gateway"])
     try:
-        result = gateway.find_refund(gateway_scope(uow), refund["idempotency_key"])
+        result = gateway.find_refund(
+            gateway_scope(uow), refund["idempotency_key"], refund_lookup_hint(charge)
+        )
     except GatewayError:
         return False
-    charge = uow.repository(AttemptRepository).get(refund["charge"], for_update=True)
     at = payment_attempts.customer_time(uow, charge["customer"], now)
     settle_refund(uow, refund, result or REFUND_NOT_MADE, at)
     return True
@@ -157,7 +182,53 @@ def sweep_gateway_books(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
         done += _sweep_charges(uow_factory, gateway, scope, entries)
     for scope, refunds in _by_scope(gateway.unswept_refunds(before, BATCH)).items():
         done += _sweep_refunds(uow_factory, gateway, scope, refunds, clock.now())
+    return done + _sweep_stripe_orphans(uow_factory, before)
+
+
+def _sweep_stripe_orphans(uow_factory: UnitOfWorkFactory, before: int) -> int:
+    """Stripe's books are not listed (its lists are per customer, and an orphan's customer
+    may be unknown too): what Stripe reported by webhook about a PaymentIntent carrying a
+    Recur key that Recur did not know (`unmatched`) is looked at again once every
+    transaction that could have recorded it has ended; still unknown, it is refunded."""
+    with uow_factory(None, readonly=True) as uow:
+        rows = UnmatchedGatewayEvents(uow).older_than("unmatched", before, BATCH)
+    done = 0
+    for row in rows:
+        try:
+            with uow_factory(Scope(row["account_id"], bool(row["livemode"]))) as uow:
+                outcome = _settle_stripe_orphan(uow, str(row["object_reference"] or ""))
+                UnmatchedGatewayEvents(uow).set_outcome(int(row["pk"]), outcome)
+        except GatewayError as error:
+            log.info("Stripe orphan %s not checked yet: %s", row["object_reference"], error)
+            continue
+        done += 1
     return done
+
+
+def _settle_stripe_orphan(uow: UnitOfWork, reference: str) -> str:
+    gateway = gateway_named(uow, "stripe")
+    fetch = getattr(gateway, "payment_intent", None)
+    if not reference or fetch is None:
+        return "ignored"
+    intent = fetch(reference)
+    key = str((intent.get("metadata") or {}).get("recur_key") or "")
+    known = uow.repository(AttemptRepository).by_key(key) if key else None
+    if known is not None and known["status"] == "pending":
+        return "unmatched"  # the reconciler settles it first
+    paid_in_recur = known is not None and known["status"] == "succeeded"
+    if intent.get("status") != "succeeded" or paid_in_recur:
+        return "already_settled"
+    gateway.refund(
+        RefundRequest(
+            scope=gateway_scope(uow),
+            idempotency_key=f"orphan:{key}",
+            charge_reference=reference,
+            amount=int(intent.get("amount_received") or intent.get("amount") or 0),
+            currency=str(intent.get("currency") or ""),
+        )
+    )
+    log.warning("refunded orphan Stripe payment %s (%s)", reference, key)
+    return "refunded"
 
 
 def _sweep_charges(

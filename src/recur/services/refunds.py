@@ -23,7 +23,7 @@ from recur.domain.money import format_amount
 from recur.gateways.base import GatewayUnavailable, OutcomeUnknown, RefundRequest, RefundResult
 from recur.services.events import record_event
 from recur.services.payment_attempts import charge_view, customer_time
-from recur.services.payment_gateways import gateway_scope, simulated_gateway
+from recur.services.payment_gateways import gateway_named, gateway_scope
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.payments import (
     AttemptRepository,
@@ -70,8 +70,12 @@ def create_refund(
     at: datetime,
     reason: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    disputed_ok: bool = False,
 ) -> Record:
     """Refund `amount` (None: all that is left) of a successful charge; returns the refund.
+
+    A disputed charge is refused (Stripe: it "has been charged back"), unless Recur itself
+    gives back a charge it must not keep (`disputed_ok`: a late success on a closed invoice).
 
     Refused (nothing written) when the charge did not succeed, is fully refunded, or the
     amount exceeds what is left. A gateway that cannot be reached refunds nothing: the
@@ -83,6 +87,12 @@ def create_refund(
             f"Charge {charge} has not succeeded: there is nothing to refund.",
             param="charge",
             code="charge_not_refundable",
+        )
+    if record["disputed"] and not disputed_ok:
+        raise InvalidRequest(
+            f"Charge {charge} has been charged back; cannot issue a refund.",
+            param="charge",
+            code="charge_disputed",
         )
     if reason is not None and reason not in REASONS:
         raise InvalidRequest(
@@ -131,7 +141,8 @@ def create_refund(
         metadata={"charge": charge},
     )
     try:
-        result: RefundResult | None = simulated_gateway(uow.connection.engine).refund(request)
+        # The gateway that made the charge gives the money back.
+        result: RefundResult | None = gateway_named(uow, record["gateway"]).refund(request)
     except GatewayUnavailable as error:
         # Nothing was refunded: the whole request is undone, and may be sent again.
         raise Conflict(

@@ -104,7 +104,7 @@ def charge_object(view: Mapping[str, Any]) -> Wire:
         "currency": view["currency"],
         "customer": view["customer"],
         "description": None,
-        "disputed": False,
+        "disputed": bool(view.get("disputed")),
         "failure_balance_transaction": None,
         "failure_code": view["failure_code"],
         "failure_message": view["failure_message"],

@@ -22,6 +22,7 @@ from recur.api.params import (
 from recur.gateways.test_cards import display_brand
 from recur.services import payment_methods as service
 from recur.services.customers import retrieve_customer
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 AllowRedisplay = Literal["always", "limited", "unspecified"]
@@ -324,3 +325,4 @@ register_loader(
     "pm",
     lambda ctx, object_id: payment_method_object(service.get_payment_method(ctx.uow, object_id)),
 )
+register_renderer("payment_method", payment_method_object)

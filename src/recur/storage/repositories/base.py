@@ -105,6 +105,15 @@ class ObjectRepository:
             delete(self.table).where(self.table.c.id == object_id, *self._in_scope())
         )
 
+    def page_matching(
+        self, request: PageRequest, *, created: CreatedFilter | None = None, **equal: Any
+    ) -> Page:
+        """A page of the objects whose columns equal the given values (a None value: any),
+        the list filters most endpoints take (`customer=`, `charge=`…)."""
+        t = self.table
+        conditions = [t.c[name] == value for name, value in equal.items() if value is not None]
+        return self.page(request, *conditions, created=created)
+
     def page(
         self,
         request: PageRequest,

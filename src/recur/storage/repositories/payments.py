@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 
 from recur.storage.repositories.base import (
     CreatedFilter,
@@ -15,7 +15,7 @@ from recur.storage.repositories.base import (
     PageRequest,
     Record,
 )
-from recur.storage.tables import charges, payment_intents, refunds
+from recur.storage.tables import charges, gateway_rate_limits, payment_intents, refunds
 
 if TYPE_CHECKING:
     from recur.storage.uow import UnitOfWork
@@ -172,13 +172,9 @@ class RefundRepository(ObjectRepository):
         created: CreatedFilter | None = None,
     ) -> Page:
         """A page of refunds, optionally filtered."""
-        c = refunds.c
-        conditions: list[ColumnElement[bool]] = []
-        if charge is not None:
-            conditions.append(c.charge == charge)
-        if payment_intent is not None:
-            conditions.append(c.payment_intent == payment_intent)
-        return self.page(request, *conditions, created=created)
+        return self.page_matching(
+            request, created=created, charge=charge, payment_intent=payment_intent
+        )
 
 
 class PendingPayments:
@@ -217,3 +213,48 @@ class PendingPayments:
         if lock and self.uow.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(self.connection.execute(query).mappings())
+
+
+class GatewayRateLimits:
+    """Unscoped: the token buckets that pace calls to each gateway (all workers share them)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.connection = uow.connection
+
+    def take(self, key: str, *, rate: float, burst: float, wanted: int, wall: float) -> int:
+        """Take up to `wanted` tokens from `key`'s bucket at wall-clock time `wall`.
+
+        The bucket refills at `rate` tokens per second up to `burst`; returns how many
+        were taken (whole tokens). The row is locked while it is read and written, so
+        concurrent workers never take the same token.
+        """
+        t = gateway_rate_limits.c
+        query = select(t.tokens, t.refilled_at).where(t.gateway_key == key)
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            self.connection.execute(_insert_ignoring_conflict(self.uow.dialect, key, burst, wall))
+            row = self.connection.execute(query).first()
+            if row is None:
+                raise RuntimeError(f"rate limit bucket {key} vanished")
+        tokens = min(burst, float(row.tokens) + max(0.0, wall - float(row.refilled_at)) * rate)
+        taken = max(0, min(wanted, int(tokens)))
+        self.connection.execute(
+            update(gateway_rate_limits)
+            .where(t.gateway_key == key)
+            .values(tokens=tokens - taken, refilled_at=max(wall, float(row.refilled_at)))
+        )
+        return taken
+
+
+def _insert_ignoring_conflict(dialect: str, key: str, tokens: float, wall: float) -> Any:
+    values = {"gateway_key": key, "tokens": tokens, "refilled_at": wall}
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(gateway_rate_limits).values(values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(gateway_rate_limits).values(values).on_conflict_do_nothing()

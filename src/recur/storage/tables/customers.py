@@ -25,6 +25,8 @@ customers = object_table(
     # its invoices that have no discount of their own (subscription or invoice discounts).
     Column("discount", Json, nullable=True),
     Column("metadata", Json, nullable=False, default=dict),
+    # The customer's id at each gateway it was mirrored to ({"stripe": "cus_…"}); internal.
+    Column("gateway_references", Json, nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
     UniqueConstraint("account_id", "invoice_prefix"),
     Index("ix_customers_email", "account_id", "livemode", "email"),

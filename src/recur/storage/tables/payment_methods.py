@@ -24,5 +24,9 @@ payment_methods = object_table(
     # Set when detached from a customer: Stripe refuses to use such a method again.
     Column("detached_at", BigInteger, nullable=True),
     Column("metadata", Json, nullable=False, default=dict),
+    # The gateway the method lives at once mirrored there (stripe), and its id there; NULL
+    # until then: the account's gateway charges it (docs/adr/0006-payments.md).
+    Column("gateway", String(16), nullable=True),
+    Column("gateway_reference", String(255), nullable=True),
     Index("ix_payment_methods_customer", "account_id", "livemode", "customer", "pk"),
 )
