@@ -312,9 +312,16 @@ def test_incomplete_paid_later_with_a_new_card_becomes_active(
 
 def test_error_if_incomplete_creates_nothing(client: stripe.StripeClient) -> None:
     shop = open_shop(client, utc(2025, 4, 1), payment_method="pm_card_chargeCustomerFail")
+    price = shop.price(2000)  # the catalog's own events come before
     before = shop.events()
     with pytest.raises(stripe.CardError) as raised:
-        subscribe(shop, payment_behavior="error_if_incomplete")
+        client.v1.subscriptions.create(
+            params={
+                "customer": shop.customer_id,
+                "items": [{"price": price}],
+                "payment_behavior": "error_if_incomplete",
+            }
+        )
     assert raised.value.http_status == 402
     assert client.v1.subscriptions.list(params={"customer": shop.customer_id}).data == []
     assert client.v1.invoices.list(params={"customer": shop.customer_id}).data == []

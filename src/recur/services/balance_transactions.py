@@ -11,11 +11,15 @@ The types Recur writes, with Stripe's meaning:
 - `applied_to_invoice`: a finalized invoice used the balance (or, with a negative total,
   added its credit to it);
 - `unapplied_from_invoice`: a voided invoice gave back what it had used;
-- `credit_note`: a credit note's `credit_amount` (and its reversal when the note is voided).
+- `credit_note`: a credit note's `credit_amount` (and its reversal when the note is voided);
+- `invoice_too_small`: an automatically charged invoice due less than the currency's
+  minimum charge (`domain.money.minimum_charge`) was not charged: it is paid, and its
+  amount is added to the balance, owed on the next invoice.
 
-Stripe's `invoice_too_small` / `invoice_too_large` never occur: Recur has no minimum or
-maximum chargeable amount. Recur emits no `customer.updated` event for the changes made
-through the customer's own create and update calls (it emits no customer events there).
+Stripe's `invoice_too_large` never occurs: Recur has no maximum chargeable amount. A
+`balance` set by the customer's own create or update call writes its ledger row here with
+no event of its own: the call's one `customer.created` or `customer.updated`
+(`services/customer_events.py`) shows it.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from recur.domain.discounts import CouponTerms
 from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.money import is_valid_currency
 from recur.services import products
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.coupons import CouponRepository
+from recur.storage.rows import RowMemo
 from recur.storage.tables.base import ID_LENGTH
 from recur.storage.uow import UnitOfWork
 
@@ -158,7 +160,9 @@ def create_coupon(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -> 
         )
     # A concurrent create of the same id loses at the unique constraint: a retriable 409,
     # whose retry gets the answer above.
-    return _repo(uow).insert(row)
+    coupon = _repo(uow).insert(row)
+    record_event(uow, "coupon.created", "coupon", coupon_view(coupon, now), now)
+    return coupon
 
 
 def retrieve_coupon(uow: UnitOfWork, coupon_id: str, *, param: str | None = None) -> Record:
@@ -174,17 +178,36 @@ def get_coupon_record(uow: UnitOfWork, coupon_id: str, *, param: str | None = No
     return _repo(uow).get(coupon_id, param=param)
 
 
-def update_coupon(uow: UnitOfWork, coupon_id: str, changes: Mapping[str, Any]) -> Record:
+def update_coupon(
+    uow: UnitOfWork, coupon_id: str, changes: Mapping[str, Any], now: datetime
+) -> Record:
     """Change a coupon's `name` or `metadata`; its terms are immutable, as at Stripe."""
-    retrieve_coupon(uow, coupon_id)
+    current = retrieve_coupon(uow, coupon_id)
     values = {name: changes[name] for name in SIMPLE_UPDATES if name in changes}
-    return _repo(uow).update(coupon_id, values)
+    coupon = _repo(uow).update(coupon_id, values)
+    record_event(
+        uow,
+        "coupon.updated",
+        "coupon",
+        coupon_view(coupon, now),
+        now,
+        previous=coupon_view(current, now),
+    )
+    return coupon
 
 
-def delete_coupon(uow: UnitOfWork, coupon_id: str) -> Record:
+def delete_coupon(uow: UnitOfWork, coupon_id: str, now: datetime) -> Record:
     """Delete a coupon: no new redemptions; discounts that use it keep working."""
-    retrieve_coupon(uow, coupon_id)
-    return _repo(uow).update(coupon_id, {"deleted": True})
+    current = retrieve_coupon(uow, coupon_id)
+    deleted = _repo(uow).update(coupon_id, {"deleted": True})
+    # `data.object` is the coupon as it was (Stripe's `coupon.deleted` carries a coupon).
+    record_event(uow, "coupon.deleted", "coupon", coupon_view(current, now), now)
+    return deleted
+
+
+def coupon_view(record: Record, at: datetime) -> dict[str, Any]:
+    """A coupon as events render it: `valid` is read at `at`."""
+    return {**record, "view_at": to_unix(at)}
 
 
 def list_coupons(
@@ -204,8 +227,7 @@ def coupon_valid(record: Record, now: datetime) -> bool:
     return limit is None or record["times_redeemed"] < limit
 
 
-def coupon_terms(record: Record) -> CouponTerms:
-    """The arithmetic view of a stored coupon, for invoice drafting."""
+def _coupon_terms(record: Record) -> CouponTerms:
     products_ = record["applies_to_products"]
     return CouponTerms(
         percent_off=None if record["percent_off"] is None else Decimal(record["percent_off"]),
@@ -215,6 +237,11 @@ def coupon_terms(record: Record) -> CouponTerms:
         duration_in_months=record["duration_in_months"],
         applies_to_products=None if products_ is None else frozenset(products_),
     )
+
+
+# The arithmetic view of a stored coupon, for invoice drafting; made once per row as read
+# (every renewal of a billing run asks for the same coupons; the terms are immutable).
+coupon_terms: RowMemo[CouponTerms] = RowMemo(_coupon_terms)
 
 
 def redeem_coupon(

@@ -7,7 +7,12 @@ subscription's discounts override the customer's), and manual invoices created w
 customer"). Its duration (`once`, `repeating`, `forever`) counts from when it was applied
 to the customer. It is set with the customer's `coupon` or `promotion_code` — parameters
 Stripe removed from customers in API version 2025-03-31.basil and Recur keeps — and
-removed with `DELETE /v1/customers/{id}/discount`.
+removed with `DELETE /v1/customers/{id}/discount` (or, as at Stripe, an update's empty
+`coupon`).
+
+The customer's create and update calls are the use cases of the API, so their events are
+written here, once the whole call is done: one `customer.created` or `customer.updated` for
+the customer as the call left it, then its `customer.discount.*` (`customer_events`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from recur.domain.clock import from_unix, to_unix
 from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.ids import new_id
 from recur.domain.periods import add_intervals
+from recur.services import customer_events
 from recur.services import customers as customer_service
 from recur.services.coupons import get_coupon_record, redeem_coupon
 from recur.services.promotion_codes import redeem_promotion_code, retrieve_promotion_code
@@ -38,7 +44,11 @@ def create_customer(
     """`POST /v1/customers`: the customer, then its discount when one is asked for."""
     fields = {name: value for name, value in values.items() if name not in DISCOUNT_PARAMETERS}
     customer = customer_service.create_customer(uow, fields, now, secret=secret)
-    return _apply_requested(uow, customer, values, now)
+    at = _customer_time(uow, customer, now)
+    customer, entry = _apply_requested(uow, customer, values, now)
+    customer_events.record_customer_created(uow, customer, at)
+    customer_events.record_discount_change(uow, customer["id"], None, entry, at)
+    return customer
 
 
 def update_customer(
@@ -47,24 +57,44 @@ def update_customer(
     """`POST /v1/customers/{id}`: the changes, then a new discount when one is asked for."""
     fields = {name: value for name, value in changes.items() if name not in DISCOUNT_PARAMETERS}
     before = customer_service.get_live_customer(uow, customer_id, param=None)
+    at = _customer_time(uow, before, now)
+    in_force = discount_in_force(before, at)
     customer = customer_service.update_customer(uow, customer_id, fields, now)
+    entry: dict[str, Any] | None = None
+    removed = _removes_discount(changes) and in_force is not None
+    if removed:
+        # Stripe: an empty `coupon` removes the customer's discount.
+        customer = uow.repository(CustomerRepository).update(customer_id, {"discount": None})
+    else:
+        customer, entry = _apply_requested(uow, customer, changes, now)
+    # One `customer.updated` for all the call changed (a `balance` set included), then the
+    # discount's event, both before what the call sets off (the retries below).
+    customer_events.record_customer_updated(uow, before, customer, at)
+    if removed or entry is not None:
+        customer_events.record_discount_change(uow, customer_id, in_force, entry, at)
     new_method = fields.get("default_payment_method")
     if new_method and new_method != before["default_payment_method"]:
         # A new default payment method: the open invoices of the customer's past_due and
         # unpaid subscriptions are retried at once (services/collection.py).
         from recur.services import collection
 
-        collection.retry_open_invoices(uow, customer_id, _customer_time(uow, customer, now))
+        collection.retry_open_invoices(uow, customer_id, at)
         customer = customer_service.retrieve_customer(uow, customer_id)
-    return _apply_requested(uow, customer, changes, now)
+    return customer
+
+
+def _removes_discount(changes: Mapping[str, Any]) -> bool:
+    """An update's `coupon=` (empty, decoded as None) without a promotion code."""
+    return "coupon" in changes and changes["coupon"] is None and not changes.get("promotion_code")
 
 
 def _apply_requested(
     uow: UnitOfWork, customer: Record, values: Mapping[str, Any], now: datetime
-) -> Record:
+) -> tuple[Record, dict[str, Any] | None]:
+    """Give the customer the discount `values` ask for; returns it and the new entry."""
     coupon, code = values.get("coupon"), values.get("promotion_code")
     if coupon is None and code is None:
-        return customer
+        return customer, None
     if coupon is not None and code is not None:
         raise InvalidRequest(
             "You may only specify one of these parameters: coupon, promotion_code.",
@@ -73,7 +103,8 @@ def _apply_requested(
     at = _customer_time(uow, customer, now)
     entry = _redeem(uow, customer, coupon, code, at)
     # A customer has one discount: a new one replaces it, as at Stripe.
-    return uow.repository(CustomerRepository).update(customer["id"], {"discount": entry})
+    updated = uow.repository(CustomerRepository).update(customer["id"], {"discount": entry})
+    return updated, entry
 
 
 def _redeem(
@@ -133,10 +164,12 @@ def delete_customer_discount(
 ) -> tuple[dict[str, Any], Record]:
     """`DELETE /v1/customers/{id}/discount`: the removed discount entry and its coupon."""
     customer = customer_service.get_live_customer(uow, customer_id, param=None)
-    entry = discount_in_force(customer, _customer_time(uow, customer, now))
+    at = _customer_time(uow, customer, now)
+    entry = discount_in_force(customer, at)
     if entry is None:
         raise NotFound(f"No active discount for customer: '{customer_id}'", code="resource_missing")
     uow.repository(CustomerRepository).update(customer_id, {"discount": None})
+    customer_events.record_discount_change(uow, customer_id, entry, None, at)
     return entry, get_coupon_record(uow, entry["coupon"])
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from recur.domain.clock import to_unix
 from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.ids import new_id
-from recur.services import balance_transactions, payment_methods
+from recur.services import balance_transactions, customer_events, payment_methods
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.test_clocks import TestClockRepository
@@ -159,9 +159,11 @@ def update_customer(
     return updated
 
 
-def delete_customer(uow: UnitOfWork, customer_id: str) -> Record:
+def delete_customer(uow: UnitOfWork, customer_id: str, now: datetime) -> Record:
     """Delete a customer: it stays retrievable as `{id, deleted: true}`."""
-    get_live_customer(uow, customer_id, param=None)
+    customer = get_live_customer(uow, customer_id, param=None)
+    at = balance_transactions.customer_time(uow, customer, now)
+    customer_events.record_customer_deleted(uow, customer, at)
     return _repo(uow).update(customer_id, {"deleted": True})
 
 

@@ -319,7 +319,10 @@ def update_invoice_item(
         changes["discountable"] = bool(values["discountable"])
     if "tax_rates" in values:
         changes["tax_rates"] = _tax_rates(uow, values["tax_rates"])
+    before = invoice_item_view(uow, item)
     item = _items(uow).update(item_id, changes)
+    view = invoice_item_view(uow, item)
+    record_event(uow, "invoiceitem.updated", "invoiceitem", view, at, previous=before)
     if item["invoice"]:
         invoice_service.recompute_draft(uow, item["invoice"], at)
     return item

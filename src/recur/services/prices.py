@@ -14,8 +14,10 @@ from recur.domain.ids import new_id
 from recur.domain.money import is_valid_currency, parse_decimal_amount
 from recur.domain.pricing import PriceTerms, Tier, TransformQuantity, validate_tiers
 from recur.services import products as product_service
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.catalog import PriceRepository, ProductRepository
+from recur.storage.rows import RowMemo
 from recur.storage.uow import UnitOfWork
 
 BILLING_SCHEMES = ("per_unit", "tiered")
@@ -223,9 +225,16 @@ def _check_nickname(nickname: Any, param: str) -> str | None:
 
 
 def _claim_lookup_key(
-    uow: UnitOfWork, lookup_key: str, price_id: str | None, *, transfer: bool, param: str
+    uow: UnitOfWork,
+    lookup_key: str,
+    price_id: str | None,
+    now: datetime,
+    *,
+    transfer: bool,
+    param: str,
 ) -> None:
-    """Make `lookup_key` free for `price_id`: take it from its holder, or refuse."""
+    """Make `lookup_key` free for `price_id`: take it from its holder (a `price.updated`
+    for the holder), or refuse."""
     holder = _prices(uow).find_by_lookup_key(lookup_key, for_update=True)
     if holder is None or holder["id"] == price_id:
         return
@@ -235,7 +244,8 @@ def _claim_lookup_key(
             "transfer_lookup_key=true to move it to this price.",
             param=param,
         )
-    _prices(uow).update(holder["id"], {"lookup_key": None})
+    released = _prices(uow).update(holder["id"], {"lookup_key": None})
+    record_event(uow, "price.updated", "price", released, now, previous=holder)
 
 
 def create_price(
@@ -364,6 +374,7 @@ def create_price(
             uow,
             lookup_key,
             None,
+            now,
             transfer=bool(values.get("transfer_lookup_key")),
             param=at("lookup_key"),
         )
@@ -385,7 +396,10 @@ def create_price(
         "nickname": nickname,
         "metadata": dict(values.get("metadata") or {}),
     }
-    return _prices(uow).insert(row)
+    price = _prices(uow).insert(row)
+    # Inline prices (`price_data`, `default_price_data`) are prices too: each has its event.
+    record_event(uow, "price.created", "price", price, now)
+    return price
 
 
 def retrieve_price(uow: UnitOfWork, price_id: str, *, param: str | None = None) -> Record:
@@ -440,7 +454,9 @@ def item_price(
     return price
 
 
-def update_price(uow: UnitOfWork, price_id: str, changes: Mapping[str, Any]) -> Record:
+def update_price(
+    uow: UnitOfWork, price_id: str, changes: Mapping[str, Any], now: datetime
+) -> Record:
     """Change what Stripe lets change: active, metadata, nickname, lookup_key, tax_behavior."""
     current = _prices(uow).get(price_id, for_update=True)
     values: dict[str, Any] = {}
@@ -475,11 +491,14 @@ def update_price(uow: UnitOfWork, price_id: str, changes: Mapping[str, Any]) -> 
                 uow,
                 lookup_key,
                 price_id,
+                now,
                 transfer=bool(changes.get("transfer_lookup_key")),
                 param="lookup_key",
             )
         values["lookup_key"] = lookup_key
-    return _prices(uow).update(price_id, values)
+    price = _prices(uow).update(price_id, values)
+    record_event(uow, "price.updated", "price", price, now, previous=current)
+    return price
 
 
 def list_prices(
@@ -509,8 +528,7 @@ def list_prices(
     )
 
 
-def price_terms(record: Record) -> PriceTerms:
-    """The parts of a stored price that decide what a quantity costs."""
+def _price_terms(record: Record) -> PriceTerms:
     transform = record["transform_quantity"]
     tiers = tuple(
         Tier(
@@ -534,6 +552,11 @@ def price_terms(record: Record) -> PriceTerms:
             )
         ),
     )
+
+
+# The parts of a stored price that decide what a quantity costs; made once per row as read
+# (a billing run prices every item of a batch from the same few rows; terms are immutable).
+price_terms: RowMemo[PriceTerms] = RowMemo(_price_terms)
 
 
 def _stored_decimal(text: str | None) -> Decimal | None:

@@ -10,6 +10,7 @@ from typing import Any
 from recur.domain.clock import to_unix
 from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.catalog import PriceRepository, ProductRepository
 from recur.storage.uow import UnitOfWork
@@ -122,18 +123,20 @@ def create_product(
         "metadata": dict(values.get("metadata") or {}),
     }
     product = _products(uow).insert(row)
-    if default_price_data is None:
-        return product
-    # Imported here: prices import this module to create inline `product_data` products.
-    from recur.services.prices import create_price
+    if default_price_data is not None:
+        # Imported here: prices import this module to create inline `product_data` products.
+        from recur.services.prices import create_price
 
-    price = create_price(
-        uow,
-        {**default_price_data, "product": product_id},
-        now,
-        param_prefix="default_price_data",
-    )
-    return _products(uow).update(product_id, {"default_price": price["id"]})
+        price = create_price(
+            uow,
+            {**default_price_data, "product": product_id},
+            now,
+            param_prefix="default_price_data",
+        )
+        product = _products(uow).update(product_id, {"default_price": price["id"]})
+    # One event for the product as the call left it (with its default price).
+    record_event(uow, "product.created", "product", product, now)
+    return product
 
 
 def retrieve_product(uow: UnitOfWork, product_id: str, *, param: str | None = None) -> Record:
@@ -152,7 +155,7 @@ def update_product(
     uow: UnitOfWork, product_id: str, changes: Mapping[str, Any], now: datetime
 ) -> Record:
     """Apply changes (only the fields given; None unsets) to a product."""
-    _products(uow).get(product_id, for_update=True)
+    current = _products(uow).get(product_id, for_update=True)
     values = {name: changes[name] for name in SIMPLE_FIELDS if name in changes}
     if "name" in values:
         values["name"] = _check_name(values["name"], "name")
@@ -178,18 +181,26 @@ def update_product(
                     param="default_price",
                 )
         values["default_price"] = price_id
+    if all(current[name] == value for name, value in values.items()):
+        # Nothing changes, not even `updated`: no `product.updated` either (Stripe's event
+        # "occurs whenever a product is updated").
+        return current
     values["updated"] = to_unix(now)
-    return _products(uow).update(product_id, values)
+    product = _products(uow).update(product_id, values)
+    record_event(uow, "product.updated", "product", product, now, previous=current)
+    return product
 
 
-def delete_product(uow: UnitOfWork, product_id: str) -> str:
+def delete_product(uow: UnitOfWork, product_id: str, now: datetime) -> str:
     """Delete a product that has no prices (as Stripe, which refuses otherwise)."""
-    _products(uow).get(product_id, for_update=True)
+    product = _products(uow).get(product_id, for_update=True)
     if _prices(uow).product_has_prices(product_id):
         raise InvalidRequest(
             "This product cannot be deleted because it has one or more user-created prices."
         )
     _products(uow).delete(product_id)
+    # `data.object` is the product as it was (Stripe's `product.deleted` carries a product).
+    record_event(uow, "product.deleted", "product", product, now)
     return product_id
 
 

@@ -14,6 +14,7 @@ from recur.domain.errors import InvalidRequest, NotFound
 from recur.domain.ids import new_id
 from recur.domain.money import format_amount, is_valid_currency
 from recur.services import coupons, customers
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.promotion_codes import PromotionCodeRepository
 from recur.storage.uow import UnitOfWork
@@ -165,7 +166,10 @@ def create_promotion_code(
     }
     # A concurrent request that takes the same code first makes this insert fail on the
     # partial unique index: a retriable 409, whose retry gets the duplicate error above.
-    return _repo(uow).insert(row)
+    record = _repo(uow).insert(row)
+    view = promotion_code_view(record, coupon, now)
+    record_event(uow, "promotion_code.created", "promotion_code", view, now)
+    return record
 
 
 def retrieve_promotion_code(
@@ -187,7 +191,21 @@ def update_promotion_code(
     record = _repo(uow).update_unique(promotion_code_id, values)
     if record is None:
         raise _duplicate(current["code"], "active")
+    coupon = coupons.get_coupon_record(uow, record["coupon"])
+    record_event(
+        uow,
+        "promotion_code.updated",
+        "promotion_code",
+        promotion_code_view(record, coupon, now),
+        now,
+        previous=promotion_code_view(current, coupon, now),
+    )
     return record
+
+
+def promotion_code_view(record: Record, coupon: Record, at: datetime) -> dict[str, Any]:
+    """A promotion code as events render it: with its coupon, `active` read at `at`."""
+    return {**record, "coupon_record": coupon, "view_at": to_unix(at)}
 
 
 def list_promotion_codes(

@@ -11,8 +11,10 @@ from recur.domain.clock import to_unix
 from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.tax import TaxRateTerms
+from recur.services.events import record_event
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
 from recur.storage.repositories.tax_rates import TaxRateRepository
+from recur.storage.rows import RowMemo
 from recur.storage.uow import UnitOfWork
 
 # Stripe: "a number (up to 4 decimal places) that represents the tax percentage".
@@ -84,7 +86,9 @@ def create_tax_rate(uow: UnitOfWork, values: Mapping[str, Any], now: datetime) -
         "tax_type": fields.get("tax_type"),
         "metadata": fields.get("metadata") or {},
     }
-    return _repo(uow).insert(row)
+    tax_rate = _repo(uow).insert(row)
+    record_event(uow, "tax_rate.created", "tax_rate", tax_rate, now)
+    return tax_rate
 
 
 def retrieve_tax_rate(uow: UnitOfWork, tax_rate_id: str, *, param: str | None = None) -> Record:
@@ -92,11 +96,15 @@ def retrieve_tax_rate(uow: UnitOfWork, tax_rate_id: str, *, param: str | None = 
     return _repo(uow).get(tax_rate_id, param=param)
 
 
-def update_tax_rate(uow: UnitOfWork, tax_rate_id: str, changes: Mapping[str, Any]) -> Record:
+def update_tax_rate(
+    uow: UnitOfWork, tax_rate_id: str, changes: Mapping[str, Any], now: datetime
+) -> Record:
     """Apply changes (only the fields given; None unsets an optional text field)."""
-    _repo(uow).get(tax_rate_id)
+    current = _repo(uow).get(tax_rate_id, for_update=True)
     values = _check_common({name: changes[name] for name in UPDATABLE if name in changes})
-    return _repo(uow).update(tax_rate_id, values)
+    tax_rate = _repo(uow).update(tax_rate_id, values)
+    record_event(uow, "tax_rate.updated", "tax_rate", tax_rate, now, previous=current)
+    return tax_rate
 
 
 def list_tax_rates(
@@ -111,11 +119,15 @@ def list_tax_rates(
     return _repo(uow).list_tax_rates(request, active=active, inclusive=inclusive, created=created)
 
 
-def tax_rate_terms(record: Record) -> TaxRateTerms:
-    """The arithmetic view of a stored tax rate, for invoice drafting."""
+def _tax_rate_terms(record: Record) -> TaxRateTerms:
     return TaxRateTerms(
         id=record["id"], percentage=Decimal(record["percentage"]), inclusive=record["inclusive"]
     )
+
+
+# The arithmetic view of a stored tax rate, for invoice drafting; made once per row as read
+# (a billing run asks for the same few rates on every line; the terms are immutable).
+tax_rate_terms: RowMemo[TaxRateTerms] = RowMemo(_tax_rate_terms)
 
 
 def get_active_tax_rate(uow: UnitOfWork, tax_rate_id: str, *, param: str) -> Record:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -25,7 +25,9 @@ from recur.api.params import (
     Timestamp,
     updated_metadata,
 )
+from recur.domain.clock import from_unix
 from recur.services import coupons as service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 
@@ -151,7 +153,7 @@ def update(ctx: ApiContext, params: CouponUpdateParams, coupon: str) -> Wire:
         changes["name"] = params.name
     if params.given("metadata"):
         changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
-    record = service.update_coupon(ctx.uow, coupon, changes)
+    record = service.update_coupon(ctx.uow, coupon, changes, ctx.now)
     return coupon_object(record, ctx.now, include_applies_to=applies_to_expanded(params.expand))
 
 
@@ -163,7 +165,7 @@ def update(ctx: ApiContext, params: CouponUpdateParams, coupon: str) -> Wire:
     returns="deleted_coupon",
 )
 def delete(ctx: ApiContext, params: DeleteParams, coupon: str) -> Wire:
-    return deleted_coupon_object(service.delete_coupon(ctx.uow, coupon))
+    return deleted_coupon_object(service.delete_coupon(ctx.uow, coupon, ctx.now))
 
 
 @route("GET", "/v1/coupons", CouponListParams, summary="List coupons.", returns="list")
@@ -187,3 +189,11 @@ def _load(ctx: ApiContext, coupon_id: str) -> Wire:
 # they are expanded by field name (`promotion.coupon`); the "coupon" prefix only catches
 # ids a merchant happened to spell `coupon_…`.
 register_loader("coupon", _load, fields=("coupon",))
+
+
+def coupon_event_object(view: Mapping[str, Any]) -> Wire:
+    """A coupon in an event (`services.coupons.coupon_view`)."""
+    return coupon_object(view, from_unix(view["view_at"]))
+
+
+register_renderer("coupon", coupon_event_object)

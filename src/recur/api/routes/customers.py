@@ -23,9 +23,11 @@ from recur.api.params import (
     updated_metadata,
 )
 from recur.api.routes.coupons import coupon_object
+from recur.domain.clock import from_unix
 from recur.services import customer_discounts as discount_service
 from recur.services import customers as service
 from recur.services import subscriptions as subscription_service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 
@@ -250,3 +252,12 @@ def delete_discount(ctx: ApiContext, params: DeleteParams, customer: str) -> Wir
 register_loader(
     "cus", lambda ctx, object_id: render(ctx, service.retrieve_customer(ctx.uow, object_id))
 )
+
+
+def discount_event_object(view: Mapping[str, Any]) -> Wire:
+    """A customer's discount in an event (`services.customer_events.discount_view`)."""
+    at = from_unix(view["view_at"])
+    return discount_object(view["entry"], view["coupon_record"], at, view["customer"])
+
+
+register_renderer("discount", discount_event_object)

@@ -28,7 +28,9 @@ from recur.api.params import (
 from recur.api.routes.products import product_object
 from recur.services import prices as service
 from recur.services import products as product_service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
+from recur.storage.rows import RowMemo
 
 Interval = Literal["day", "week", "month", "year"]
 TaxBehavior = Literal["inclusive", "exclusive", "unspecified"]
@@ -167,6 +169,18 @@ def _tier_object(tier: dict[str, Any]) -> Wire:
 
 def price_object(record: Record, *, include_tiers: bool = False) -> Wire:
     """The wire shape of a price (`tiers` only when expanded, as at Stripe)."""
+    # Made once per row as read (`RowMemo`); each caller gets its own top-level dict and
+    # `recurring` (expand[] fills fields in), nested values shared as before.
+    wire = dict(_price_shape(record))
+    if wire["recurring"] is not None:
+        wire["recurring"] = dict(wire["recurring"])
+    if include_tiers:
+        tiers = record["tiers"]
+        wire["tiers"] = None if tiers is None else [_tier_object(tier) for tier in tiers]
+    return wire
+
+
+def _price_shape_of(record: Record) -> Wire:
     recurring = None
     if record["recurring_interval"] is not None:
         recurring = {
@@ -197,10 +211,10 @@ def price_object(record: Record, *, include_tiers: bool = False) -> Wire:
         "unit_amount": service.integer_amount(record["unit_amount_decimal"]),
         "unit_amount_decimal": record["unit_amount_decimal"],
     }
-    if include_tiers:
-        tiers = record["tiers"]
-        wire["tiers"] = None if tiers is None else [_tier_object(tier) for tier in tiers]
     return wire
+
+
+_price_shape = RowMemo(_price_shape_of)
 
 
 def _price_wire(
@@ -247,7 +261,7 @@ def update(ctx: ApiContext, params: PriceUpdateParams, price: str) -> Wire:
     if params.given("metadata"):
         current = service.retrieve_price(ctx.uow, price)
         changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
-    record = service.update_price(ctx.uow, price, changes)
+    record = service.update_price(ctx.uow, price, changes, ctx.now)
     return _price_wire(ctx, [record], params.expand)[0]
 
 
@@ -276,3 +290,4 @@ register_loader(
         service.retrieve_price(ctx.uow, object_id), include_tiers=tiers_expanded(_expand_of(ctx))
     ),
 )
+register_renderer("price", price_object)

@@ -24,6 +24,7 @@ from recur.api.params import (
     updated_metadata,
 )
 from recur.services import products as service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 
@@ -153,7 +154,8 @@ def update(ctx: ApiContext, params: ProductUpdateParams, product: str) -> Wire:
     returns="deleted_product",
 )
 def delete(ctx: ApiContext, params: DeleteParams, product: str) -> Wire:
-    return {"id": service.delete_product(ctx.uow, product), "object": "product", "deleted": True}
+    deleted = service.delete_product(ctx.uow, product, ctx.now)
+    return {"id": deleted, "object": "product", "deleted": True}
 
 
 @route("GET", "/v1/products", ProductListParams, summary="List products.", returns="list")
@@ -175,3 +177,4 @@ register_loader(
     lambda ctx, object_id: product_object(service.retrieve_product(ctx.uow, object_id)),
     fields=("product",),
 )
+register_renderer("product", product_object)

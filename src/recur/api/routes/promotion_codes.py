@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,8 +23,10 @@ from recur.api.params import (
     updated_metadata,
 )
 from recur.api.routes.coupons import applies_to_expanded, coupon_object
+from recur.domain.clock import from_unix
 from recur.services import coupons as coupon_service
 from recur.services import promotion_codes as service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 
@@ -226,3 +228,11 @@ def _load(ctx: ApiContext, object_id: str) -> Wire:
 
 
 register_loader("promo", _load)
+
+
+def promotion_code_event_object(view: Mapping[str, Any]) -> Wire:
+    """A promotion code in an event (`services.promotion_codes.promotion_code_view`)."""
+    return promotion_code_object(view, view["coupon_record"], from_unix(view["view_at"]))
+
+
+register_renderer("promotion_code", promotion_code_event_object)

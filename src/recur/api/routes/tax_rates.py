@@ -21,7 +21,9 @@ from recur.api.params import (
 )
 from recur.api.routes.coupons import wire_decimal
 from recur.services import tax_rates as service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
+from recur.storage.rows import RowMemo
 
 # Stripe's `tax_type` values (stripe-python 16, API 2025-09-30).
 TaxType = Literal[
@@ -92,7 +94,11 @@ class TaxRateListParams(ListParams):
 
 
 def tax_rate_object(record: Record) -> Wire:
-    """The wire shape of a tax rate."""
+    """The wire shape of a tax rate (made once per row as read; a fresh dict each call)."""
+    return dict(_tax_rate_shape(record))
+
+
+def _tax_rate_shape_of(record: Record) -> Wire:
     percentage = wire_decimal(record["percentage"])
     return {
         "id": record["id"],
@@ -115,6 +121,9 @@ def tax_rate_object(record: Record) -> Wire:
         "state": record["state"],
         "tax_type": record["tax_type"],
     }
+
+
+_tax_rate_shape = RowMemo(_tax_rate_shape_of)
 
 
 @route(
@@ -149,7 +158,7 @@ def update(ctx: ApiContext, params: TaxRateUpdateParams, tax_rate: str) -> Wire:
     changes: dict[str, Any] = given_values(params, exclude=frozenset({"metadata"}))
     if params.given("metadata"):
         changes["metadata"] = updated_metadata(current["metadata"], params, ctx.raw)
-    return tax_rate_object(service.update_tax_rate(ctx.uow, tax_rate, changes))
+    return tax_rate_object(service.update_tax_rate(ctx.uow, tax_rate, changes, ctx.now))
 
 
 @route("GET", "/v1/tax_rates", TaxRateListParams, summary="List tax rates.", returns="list")
@@ -167,3 +176,4 @@ def list_(ctx: ApiContext, params: TaxRateListParams) -> Wire:
 register_loader(
     "txr", lambda ctx, object_id: tax_rate_object(service.retrieve_tax_rate(ctx.uow, object_id))
 )
+register_renderer("tax_rate", tax_rate_object)

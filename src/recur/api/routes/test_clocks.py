@@ -8,6 +8,7 @@ from recur.api.lists import created_filter, list_envelope, page_request
 from recur.api.params import DeleteParams, ListParams, OptStr, Params, RetrieveParams, Timestamp
 from recur.domain.clock import from_unix
 from recur.services import test_clocks as service
+from recur.services.events import register_renderer
 from recur.storage.repositories.base import Record
 
 OBJECT = "test_helpers.test_clock"
@@ -96,3 +97,4 @@ register_loader(
     "clock",
     lambda ctx, object_id: test_clock_object(service.retrieve_test_clock(ctx.uow, object_id)),
 )
+register_renderer("test_clock", test_clock_object)
