@@ -49,7 +49,11 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     engine = make_engine(settings.resolved_database_url())
     configure_webhooks(engine, WebhookOptions(allow_private=settings.webhook_allow_private))
     configure_payments(
-        engine, PaymentOptions(simulated_ledger=str(settings.resolved_simulated_ledger()))
+        engine,
+        PaymentOptions(
+            simulated_ledger=str(settings.resolved_simulated_ledger()),
+            simulated_rate=settings.simulated_gateway_rate or None,
+        ),
     )
     return Container(settings, engine, UnitOfWorkFactory(engine), clock or SystemClock())
 

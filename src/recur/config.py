@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = 500
     # Seconds an idle worker waits before looking for due work again.
     worker_interval: float = 1.0
+    # Charges per second the simulated gateway accepts from all workers together (0: no
+    # limit) — to rehearse collection at a real gateway's pace (Stripe: ~100/s live).
+    simulated_gateway_rate: float = 0.0
 
     @field_validator("worker_batch_size", mode="before")
     @classmethod
@@ -49,6 +52,11 @@ class Settings(BaseSettings):
         if value != int(value):
             raise ValueError(f"RECUR_WORKER_BATCH_SIZE must be a whole number, got {raw!r}")
         return int(value)
+
+    @field_validator("simulated_gateway_rate", mode="before")
+    @classmethod
+    def _check_gateway_rate(cls, raw: Any) -> float:
+        return _number_at_least("RECUR_SIMULATED_GATEWAY_RATE", raw, 0)
 
     @field_validator("worker_interval", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ from recur.domain.tenancy import Scope
 from recur.services import (
     accounts,
     billing_run,
+    collection_run,
     coupons,
     customer_discounts,
     invoice_items,
@@ -40,6 +41,7 @@ from recur.services import (
     subscriptions,
     tax_rates,
 )
+from recur.services.collection_run import collect_due_invoices
 from recur.storage.migrate import upgrade
 from recur.storage.tables import (
     charges,
@@ -334,7 +336,10 @@ def billed_accounts(factory: UnitOfWorkFactory, *, bulk: bool) -> dict[int, str]
     for moment in (NOW, NOW + timedelta(hours=2)):
         clock = FrozenClock(moment)
         for _ in range(100):
-            if advance_due_subscriptions(factory, clock, batch_size=7, bulk=bulk) == 0:
+            billed = advance_due_subscriptions(factory, clock, batch_size=7, bulk=bulk)
+            # Collection charges what the run finalized (services/collection_run.py).
+            collected = collect_due_invoices(factory, clock, batch_size=5, bulk=bulk)
+            if billed == 0 and collected == 0:
                 break
         else:
             raise AssertionError("still due after 100 passes")
@@ -353,7 +358,15 @@ def test_bulk_run_writes_what_one_at_a_time_writes(
         left.extend(rest)
         return rest
 
+    collected_in_bulk: list[str] = []
+
+    def collect_spy(uow: UnitOfWork, ids: Sequence[str], now: int) -> list[str]:
+        rest = billing_run.collect_batch(uow, ids, now)
+        collected_in_bulk.extend(i for i in ids if i not in rest)
+        return rest
+
     monkeypatch.setattr(loop, "advance_batch", spy)
+    monkeypatch.setattr(collection_run, "collect_batch", collect_spy)
     # One at a time first: those accounts are then billed up to NOW + 2 h, so the bulk
     # passes after them find only the twins' subscriptions due.
     slow = {
@@ -382,3 +395,8 @@ def test_bulk_run_writes_what_one_at_a_time_writes(
     # …and the bulk path did most of it, leaving the rest to the general one.
     assert len(in_bulk) > 40
     assert 0 < len(left) < 15
+    # Collection charged the renewals, most of them in bulk too.
+    paid = [row for row in invoices_ if row["status"] == "paid" and row["amount_paid"] > 0]
+    assert len(paid) > 20
+    assert len(slow[0]["charges"]) > 20
+    assert len(collected_in_bulk) > 20

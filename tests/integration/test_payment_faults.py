@@ -13,14 +13,18 @@ from pathlib import Path
 
 import pytest
 import stripe
+from sqlalchemy import func, select
 
 from recur import bootstrap
 from recur.config import Settings
 from recur.domain.clock import utc
+from recur.gateways.base import ChargeRequest, GatewayScope, MethodRef
+from recur.gateways.test_cards import SUCCEED
 from recur.services.accounts import AccountKeys
 from recur.storage.migrate import upgrade
+from recur.storage.tables import charges
+from recur.storage.uow import UnitOfWorkFactory
 from tests.integration.test_worker_crash import (
-    invoice_count,
     kill,
     start_worker,
     stop,
@@ -166,6 +170,13 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     yield from scratch_database(request.param, tmp_path)
 
 
+def charge_count(uow_factory: UnitOfWorkFactory) -> int:
+    """Charges (attempts) Recur has committed so far (every tenant)."""
+    with uow_factory(None, readonly=True) as uow:
+        query = select(func.count()).select_from(charges)
+        return int(uow.connection.execute(query).scalar_one())
+
+
 def _ledger_charges(data_dir: Path) -> int:
     """How many charges the simulated gateway made (its own books, read directly)."""
     path = data_dir / "simulated-gateway.sqlite3"
@@ -207,14 +218,14 @@ def test_a_worker_killed_after_the_gateway_charged_loses_no_money(
         try:
             # The gateway has charged more than Recur has committed: kill now.
             wait_for(
-                lambda: _ledger_charges(data_dir) > invoice_count(factory) + 5,
+                lambda: _ledger_charges(data_dir) > charge_count(factory) + 5,
                 process,
                 log,
                 "charges made but not committed",
             )
         finally:
             kill(process)
-        assert invoice_count(factory) < SUBSCRIPTIONS, "killed too late to matter"
+        assert charge_count(factory) < SUBSCRIPTIONS, "killed too late to matter"
         process = start_worker(env, log)
         try:
             wait_for(
@@ -223,10 +234,39 @@ def test_a_worker_killed_after_the_gateway_charged_loses_no_money(
         finally:
             stop(process, log, factory, account)
         books = gateway(container)
-        orphans = _ledger_charges(data_dir) - SUBSCRIPTIONS
-        assert orphans > 0  # the killed run's charges, which Recur never recorded
+        # The invoices were committed before collection charged them, so the restarted
+        # worker's attempts carry the killed one's idempotency keys: the gateway replays its
+        # answers instead of charging again, and no charge is left unrecorded.
+        assert _ledger_charges(data_dir) == SUBSCRIPTIONS
         settle_everything(factory)
         assert billing_violations(factory, seeded) == []
         assert money_violations(factory, books, account) == []
     finally:
         container.engine.dispose()
+
+
+def test_a_charge_recur_never_recorded_is_refunded_by_the_sweep(
+    client: stripe.StripeClient, container: bootstrap.Container, account: AccountKeys
+) -> None:
+    # A step that charged and was then rolled back (a request that failed after the
+    # gateway answered, a process killed before its commit) leaves the gateway holding a
+    # charge under a key Recur has no successful attempt for.
+    shop, _sub = _renewing(client)
+    method = client.v1.customers.retrieve(shop.customer_id).invoice_settings
+    assert method is not None and method.default_payment_method is not None
+    books = gateway(container)
+    orphan = books.charge(
+        ChargeRequest(
+            scope=GatewayScope(account.account, False),
+            idempotency_key="in_rolledback:attempt:1",
+            amount=1234,
+            currency="eur",
+            customer=shop.customer_id,
+            method=MethodRef(str(method.default_payment_method), SUCCEED),
+            off_session=True,
+        )
+    )
+    assert orphan.status == "succeeded"
+    assert money_violations(container.uow_factory, books, account.account) != []
+    # Once every transaction that could still record it has ended, it is given back.
+    _check(container, account)

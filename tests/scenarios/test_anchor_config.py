@@ -103,3 +103,27 @@ def test_the_part_of_a_period_between_a_trial_and_the_anchor_is_prorated(
     )
     assert partial.total == 1500 and partial.lines.data[0]["proration"] is True
     assert first_full.total == 3100 and first_full.period_start == to_unix(utc(2025, 2, 1))
+
+
+def test_the_part_between_a_trial_and_the_anchor_is_free_under_proration_none(
+    client: stripe.StripeClient,
+) -> None:
+    # Created with proration_behavior=none: the partial period up to the anchor is not
+    # charged, after a trial as without one.
+    shop = open_shop(client, utc(2025, 1, 10))
+    sub = _subscribe(
+        shop,
+        shop.price(3100),
+        trial_period_days=7,
+        billing_cycle_anchor_config={"day_of_month": 1},
+        proration_behavior="none",
+    )
+    shop.advance(utc(2025, 2, 1, 2))
+    trial, partial, first_full = shop.invoices(sub.id)
+    assert trial.total == 0
+    assert (partial.period_start, partial.period_end) == (
+        to_unix(utc(2025, 1, 17)),
+        to_unix(utc(2025, 2, 1)),
+    )
+    assert partial.total == 0 and partial.status == "paid"
+    assert first_full.total == 3100 and first_full.status == "paid"

@@ -101,3 +101,33 @@ def test_a_credit_note_settles_a_failed_renewal_and_the_subscription_recovers(
     shop.advance(utc(2025, 5, 20))
     assert client.v1.invoices.retrieve(renewal.id).attempt_count == 1
     assert shop.events("credit_note.") == ["credit_note.created"] * 2
+
+
+def test_an_amount_below_the_minimum_charge_is_carried_to_the_next_invoice(
+    client: stripe.StripeClient,
+) -> None:
+    # Stripe's invoice_too_small: 0.30 € is below the 0.50 € minimum charge, so the
+    # invoice is paid without a charge and the 0.30 € are owed on the next invoice.
+    start = utc(2025, 1, 1)
+    shop = open_shop(client, start)
+    price = shop.price(30)
+    sub = client.v1.subscriptions.create(
+        params={"customer": shop.customer_id, "items": [{"price": price}]}
+    )
+    first = client.v1.invoices.retrieve(str(sub.latest_invoice))
+    assert first.status == "paid"
+    assert (first.total, first.amount_due, first.amount_paid) == (30, 0, 0)
+    assert first.ending_balance == 30
+    assert client.v1.customers.retrieve(shop.customer_id).balance == 30
+    ledger = client.v1.customers.balance_transactions.list(shop.customer_id)
+    assert [(row.type, row.amount, row.invoice) for row in ledger.data] == [
+        ("invoice_too_small", 30, first.id)
+    ]
+    assert client.v1.charges.list(params={"customer": shop.customer_id}).data == []
+
+    # The next renewal owes 0.30 + 0.30 = 0.60 €: charged, and the balance is cleared.
+    shop.advance(utc(2025, 2, 1, 2))
+    second = shop.invoices(sub.id)[1]
+    assert (second.total, second.starting_balance, second.amount_due) == (30, 30, 60)
+    assert second.status == "paid" and second.amount_paid == 60
+    assert client.v1.customers.retrieve(shop.customer_id).balance == 0

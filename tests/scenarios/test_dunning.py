@@ -295,3 +295,41 @@ def test_an_account_paid_out_of_band_never_charges(client: stripe.StripeClient) 
     assert renewal.next_payment_attempt is None
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
     assert client.v1.charges.list(params={"customer": shop.customer_id}).data == []
+
+
+def test_a_one_off_invoice_is_retried_on_the_schedule_until_no_retry_is_left(
+    client: stripe.StripeClient, container: bootstrap.Container, account: AccountKeys
+) -> None:
+    shop = open_shop(client, START, payment_method="pm_card_chargeCustomerFail")
+    client.v1.invoice_items.create(
+        params={"customer": shop.customer_id, "amount": 5000, "currency": "eur"}
+    )
+    draft = client.v1.invoices.create(
+        params={
+            "customer": shop.customer_id,
+            "pending_invoice_items_behavior": "include",
+            "auto_advance": True,
+        }
+    )
+    # Finalized by time (the draft's automatic finalization an hour later): the first
+    # attempt is queued for collection, then retried 1, 3, 5 and 7 days after it failed.
+    shop.advance(START + timedelta(hours=2))
+    invoice = client.v1.invoices.retrieve(draft.id)
+    first_failure = START + timedelta(hours=1)
+    assert invoice.status == "open" and invoice.attempt_count == 1
+    assert invoice.next_payment_attempt == at(first_failure + DAY)
+    for day, following in ((1, 3), (3, 5), (5, 7)):
+        shop.advance(first_failure + day * DAY + timedelta(minutes=5))
+        invoice = client.v1.invoices.retrieve(draft.id)
+        assert invoice.attempt_count == [1, 3, 5].index(day) + 2
+        assert invoice.next_payment_attempt == at(first_failure + following * DAY)
+    shop.advance(first_failure + 7 * DAY + timedelta(minutes=5))
+    invoice = client.v1.invoices.retrieve(draft.id)
+    # The last retry failed: no retry is left, the invoice stays open (the default) for
+    # the customer to pay, and nothing more is attempted.
+    assert invoice.attempt_count == 5 and invoice.next_payment_attempt is None
+    assert invoice.status == "open"
+    shop.advance(first_failure + 30 * DAY)
+    assert client.v1.invoices.retrieve(draft.id).attempt_count == 5
+    assert shop.events("invoice.payment_failed").count("invoice.payment_failed") == 5
+    assert money_violations(container.uow_factory, gateway(container), account.account) == []

@@ -492,7 +492,10 @@ def test_billing_cycle_anchor_reset_at_the_phase_start(client: stripe.StripeClie
     assert len(invoices) == 2
     # Digital is billed from the 1st: the unused print time (14 of 31 days) is credited.
     switch = invoices[1]
-    assert switch.billing_reason == "subscription_update" and switch.amount_paid == 48
+    assert switch.billing_reason == "subscription_update" and switch.total == 48
+    # 0.48 € is below the 0.50 € minimum charge: not charged, owed on the next invoice
+    # (Stripe's invoice_too_small).
+    assert switch.status == "paid" and switch.amount_paid == 0 and switch.ending_balance == 48
     assert _lines(switch) == [
         (-452, True, to_unix(august), to_unix(_month(1))),
         _period(DIGITAL, august, utc(2025, 9, 1)),
@@ -501,7 +504,10 @@ def test_billing_cycle_anchor_reset_at_the_phase_start(client: stripe.StripeClie
     assert sub.billing_cycle_anchor == to_unix(august)
     assert sub.current_period_end == to_unix(utc(2025, 9, 1))
     shop.advance(_after(utc(2025, 9, 1)))
-    assert _lines(shop.invoices(sub_id)[2]) == [_period(DIGITAL, utc(2025, 9, 1), utc(2025, 10, 1))]
+    september = shop.invoices(sub_id)[2]
+    assert _lines(september) == [_period(DIGITAL, utc(2025, 9, 1), utc(2025, 10, 1))]
+    assert september.starting_balance == 48
+    assert september.amount_paid == september.total + 48
 
 
 def test_without_the_anchor_reset_the_cycle_stays(client: stripe.StripeClient) -> None:

@@ -80,6 +80,16 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
         params={"url": "http://127.0.0.1:9/webhooks", "enabled_events": ["*"]}
     )
     client.v1.webhook_endpoints.update(webhook_endpoint.id, params={"disabled": True})
+    # Stripe's dispute test card: the charge succeeds, then the simulated gateway disputes it.
+    disputed = client.v1.payment_intents.create(
+        params={
+            "amount": 500,
+            "currency": "eur",
+            "payment_method": "pm_card_createDispute",
+            "confirm": True,
+        }
+    )
+    dispute = client.v1.disputes.list(params={"payment_intent": disputed.id}).data[0]
     return {
         "webhook_endpoint": webhook_endpoint.id,
         "subscription": subscription.id,
@@ -101,6 +111,7 @@ def create_one_of_each(client: stripe.StripeClient) -> dict[str, str]:
         "payment_intent": intent.id,
         "charge": str(intent.latest_charge),
         "refund": refund.id,
+        "dispute": dispute.id,
     }
 
 

@@ -37,6 +37,7 @@ from recur.domain.ids import BASE62, ID_SUFFIX_LENGTH
 from recur.domain.periods import add_intervals
 from recur.domain.tenancy import Scope
 from recur.services import accounts, coupons, customers, prices, products, tax_rates
+from recur.services.collection_run import COLLECTION_BATCH, collect_due_invoices
 from recur.storage.bulk import insert_rows
 from recur.storage.db import normalize_url
 from recur.storage.repositories.accounts import AccountRepository
@@ -292,20 +293,32 @@ def written_counts(uow_factory: UnitOfWorkFactory, account_id: str) -> dict[str,
 
 
 def due_count(uow_factory: UnitOfWorkFactory, now: datetime) -> int:
-    """How many subscriptions (of every tenant, off test clocks) are due at `now`."""
+    """How much work real time has made due at `now` (every tenant, off test clocks):
+    subscriptions due for an action, and invoices due for a payment attempt."""
     c = subscriptions.c
+    i = invoices.c
     with uow_factory(None, readonly=True) as uow:
-        return int(
-            uow.connection.execute(
-                select(func.count())
-                .select_from(subscriptions)
-                .where(
-                    c.next_action_at.is_not(None),
-                    c.next_action_at <= to_unix(now),
-                    c.test_clock.is_(None),
-                )
-            ).scalar_one()
-        )
+        run = uow.connection.execute
+        due_subscriptions = run(
+            select(func.count())
+            .select_from(subscriptions)
+            .where(
+                c.next_action_at.is_not(None),
+                c.next_action_at <= to_unix(now),
+                c.test_clock.is_(None),
+            )
+        ).scalar_one()
+        due_collections = run(
+            select(func.count())
+            .select_from(invoices)
+            .where(
+                i.next_payment_attempt.is_not(None),
+                i.next_payment_attempt <= to_unix(now),
+                i.status == "open",
+                i.test_clock.is_(None),
+            )
+        ).scalar_one()
+        return int(due_subscriptions) + int(due_collections)
 
 
 # --- scratch databases, draining and checking
@@ -341,11 +354,15 @@ def scratch_database(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def drain(uow_factory: UnitOfWorkFactory, clock: Clock, *, batch_size: int | None = None) -> int:
-    """Run the worker's billing job until it finds nothing to claim; returns how many it did."""
+    """Run the worker's billing and collection jobs until neither finds anything to claim;
+    returns how many subscriptions the billing job advanced."""
     done = 0
     for _ in range(MAX_PASSES):
         claimed = advance_due_subscriptions(uow_factory, clock, batch_size=batch_size)
-        if claimed == 0:
+        collected = collect_due_invoices(
+            uow_factory, clock, batch_size=batch_size or COLLECTION_BATCH
+        )
+        if claimed == 0 and collected == 0:
             return done
         done += claimed
     raise RuntimeError(f"still claiming work after {MAX_PASSES} passes")

@@ -57,8 +57,9 @@ def ensure_utc_seconds(dt: datetime) -> datetime:
 
 def to_unix(dt: datetime) -> int:
     """Return the unix timestamp in whole seconds of an aware datetime."""
-    dt = ensure_utc_seconds(dt)
-    return (dt - _EPOCH) // timedelta(seconds=1)
+    if dt.tzinfo is not UTC or dt.microsecond:
+        dt = ensure_utc_seconds(dt)
+    return (dt - _EPOCH) // _SECOND
 
 
 def from_unix(ts: int) -> datetime:
@@ -74,3 +75,4 @@ def utc(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)

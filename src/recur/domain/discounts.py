@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from recur.domain.money import decimal_to_fraction, round_half_up
+from recur.domain.money import percent_ratio, round_ratio_half_up
 from recur.domain.periods import add_intervals
 
 Duration = Literal["once", "repeating", "forever"]
@@ -67,9 +67,10 @@ def discount_amounts(
     if len(line_amounts) != len(eligible):
         raise ValueError("line_amounts and eligible must have the same length")
     if coupon.percent_off is not None:
-        share = decimal_to_fraction(coupon.percent_off) / 100
+        # round_half_up(amount * percent_off / 100), on integers: the same exact ratio.
+        numerator, denominator = percent_ratio(coupon.percent_off)
         return [
-            round_half_up(amount * share) if ok else 0
+            round_ratio_half_up(amount * numerator, denominator) if ok else 0
             for amount, ok in zip(line_amounts, eligible, strict=True)
         ]
     if coupon.amount_off is None:  # unreachable: CouponTerms has exactly one of the two

@@ -49,6 +49,22 @@ CURRENCY_EXPONENTS: Final[dict[str, int]] = {
 _DECIMAL_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,12})?|\.[0-9]{1,12}")
 
 
+# The smallest amount a card charge may be, in minor units (Stripe's "minimum charge
+# amounts", docs.stripe.com/currencies#minimum-and-maximum-charge-amounts); an invoice due
+# less is not charged: its amount goes to the customer's balance (`invoice_too_small`).
+MINIMUM_CHARGE: Final[dict[str, int]] = {
+    "usd": 50, "aed": 200, "aud": 50, "bgn": 100, "brl": 50, "cad": 50, "chf": 50,
+    "czk": 1500, "dkk": 250, "eur": 50, "gbp": 30, "hkd": 400, "huf": 17500, "inr": 50,
+    "jpy": 50, "mxn": 1000, "myr": 200, "nok": 300, "nzd": 50, "pln": 200, "ron": 200,
+    "sek": 300, "sgd": 50, "thb": 1000,
+}  # fmt: skip
+
+
+def minimum_charge(currency: str) -> int:
+    """The smallest chargeable amount in `currency` (50 minor units where none is listed)."""
+    return MINIMUM_CHARGE.get(currency.lower(), 50)
+
+
 def currency_exponent(currency: str) -> int:
     """Return how many decimal places the currency's minor unit has (JPY 0, EUR 2, KWD 3)."""
     code = currency.lower()
@@ -75,6 +91,8 @@ def decimal_to_fraction(value: Decimal) -> Fraction:
 
 def round_half_up(value: Fraction | Decimal | int) -> int:
     """Round an exact amount to an integer, halves away from zero (2.5 → 3, -2.5 → -3)."""
+    if type(value) is Fraction:  # the common case, checked first
+        return round_ratio_half_up(value.numerator, value.denominator)
     # bool is an int subclass but never an amount; float is inexact by construction.
     if isinstance(value, bool) or not isinstance(value, Fraction | Decimal | int):
         raise TypeError(f"round_half_up needs an exact number, got {type(value).__name__}")
@@ -82,8 +100,21 @@ def round_half_up(value: Fraction | Decimal | int) -> int:
         return value
     if isinstance(value, Decimal):
         value = decimal_to_fraction(value)
-    magnitude = (2 * abs(value.numerator) + value.denominator) // (2 * value.denominator)
-    return magnitude if value >= 0 else -magnitude
+    return round_ratio_half_up(value.numerator, value.denominator)
+
+
+def round_ratio_half_up(numerator: int, denominator: int) -> int:
+    """`round_half_up(Fraction(numerator, denominator))` without making the Fraction (the
+    rule is the same for any multiple of the pair: no gcd needed); `denominator` > 0."""
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else -magnitude
+
+
+@lru_cache(maxsize=4096)
+def percent_ratio(percent: Decimal) -> tuple[int, int]:
+    """`percent` / 100 as (numerator, denominator), lowest terms, denominator > 0."""
+    share = decimal_to_fraction(percent) / 100
+    return share.numerator, share.denominator
 
 
 def format_amount(amount: int, currency: str) -> str:

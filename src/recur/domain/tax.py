@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from recur.domain.money import decimal_to_fraction, round_half_up
+from recur.domain.money import decimal_to_fraction, percent_ratio, round_ratio_half_up
 
 HUNDRED = Decimal(100)
 
@@ -74,21 +74,27 @@ def tax_for_line(amount: int, rates: Sequence[TaxRateTerms]) -> TaxResult:
         if rate.id in seen:
             raise ValueError(f"tax rate {rate.id} given twice for one line")
         seen.add(rate.id)
-    inclusive_sum = sum(
-        (decimal_to_fraction(r.percentage) for r in rates if r.inclusive), Fraction(0)
-    )
-    inclusive_taxes = {
-        r.id: round_half_up(amount * decimal_to_fraction(r.percentage) / (100 + inclusive_sum))
-        for r in rates
-        if r.inclusive
-    }
+    inclusive_taxes: dict[str, int] = {}
+    if any(r.inclusive for r in rates):
+        inclusive_sum = sum(
+            (decimal_to_fraction(r.percentage) for r in rates if r.inclusive), Fraction(0)
+        )
+        for r in rates:
+            if r.inclusive:
+                # round_half_up(amount * p / (100 + Σp)), the exact ratio on integers.
+                share = decimal_to_fraction(r.percentage) / (100 + inclusive_sum)
+                inclusive_taxes[r.id] = round_ratio_half_up(
+                    amount * share.numerator, share.denominator
+                )
     net = amount - sum(inclusive_taxes.values())
     entries: list[TaxAmount] = []
     for rate in rates:
         if rate.inclusive:
             tax = inclusive_taxes[rate.id]
         else:
-            tax = round_half_up(net * decimal_to_fraction(rate.percentage) / 100)
+            # round_half_up(net * p / 100), the exact ratio on integers.
+            numerator, denominator = percent_ratio(rate.percentage)
+            tax = round_ratio_half_up(net * numerator, denominator)
         entries.append(TaxAmount(tax, rate.inclusive, rate.id, net))
     return TaxResult(
         tax_amounts=tuple(entries),

@@ -50,9 +50,9 @@ MAX_STEPS = 1000
 # finalized before the period it belongs to is left; cancellation wins over renewal.
 PRIORITY = (
     "finalize",
-    # A failed payment's retry (or the end of its retries) before anything else happens to
-    # the subscription at that second (services/collection.py).
-    "retry_payment",
+    # The end of a failed payment's retries before anything else happens to the
+    # subscription at that second (services/collection.py). Payment attempts themselves
+    # are not the subscription's actions: they are the collection queue's.
     "end_dunning",
     "expire_incomplete",
     # A pending update expires before the period it was made in is left.
@@ -154,11 +154,15 @@ def due_actions(
 
 
 def payment_actions(invoice: Record) -> list[Action]:
-    """A failed payment's next retry, or the end of its retries (pure; services/collection)."""
+    """The end of a failed payment's retries (pure; services/collection).
+
+    The attempts (the first one and the retries, `next_payment_attempt`) are made by
+    collection, not by the subscription's advance: services/collection_run.py.
+    """
     if invoice["collection_method"] != "charge_automatically":
         return []
     if invoice["next_payment_attempt"] is not None:
-        return [Action("retry_payment", int(invoice["next_payment_attempt"]), invoice["id"])]
+        return []
     dunning = invoice.get("dunning") or {}
     if (
         dunning.get("ends_at") is not None
@@ -393,7 +397,9 @@ def _finalize(uow: UnitOfWork, subscription: Record, action: Action, at: datetim
     # Under pause_collection the invoice is not collected: Stripe marks it uncollectible
     # or voids it right after finalization, without a payment attempt.
     attempt = subscription["status"] != "unpaid" and not pause.get("behavior")
-    invoice = invoice_service.finalize_invoice(uow, action.target, at, attempt=attempt)
+    invoice = invoice_service.finalize_invoice(
+        uow, action.target, at, attempt=attempt, queue=collection.collects_later()
+    )
     if invoice["status"] == "open" and pause.get("behavior") == "mark_uncollectible":
         invoice_service.mark_uncollectible(uow, invoice["id"], at)
     elif invoice["status"] == "open" and pause.get("behavior") == "void":
@@ -503,8 +509,11 @@ def _trial_end(uow: UnitOfWork, subscription: Record, action: Action, at: dateti
     start = at
     end, _ = last_period(subscription, start)
     # A trial that ends before the anchor (a later billing_cycle_anchor, or a config's day)
-    # leaves part of a period up to it: billed prorated by the exact seconds, as at creation.
+    # leaves part of a period up to it: billed prorated by the exact seconds, as at creation
+    # — free if the subscription was created with `proration_behavior=none`.
     factor = used_share(subscription, start, end)
+    if factor < 1 and subscription.get("created_proration_behavior") == "none":
+        factor = Fraction(0)
     subscription = update_subscription_record(
         uow,
         subscription,
@@ -613,10 +622,6 @@ def _target(action: Action) -> str:
     return action.target
 
 
-def _retry_payment(uow: UnitOfWork, action: Action, at: datetime) -> None:
-    collection.retry_invoice_payment(uow, _target(action), at)
-
-
 def _end_dunning(uow: UnitOfWork, action: Action, at: datetime) -> None:
     collection.end_dunning_action(uow, _target(action), at)
 
@@ -649,7 +654,6 @@ PERFORMERS: dict[str, Callable[[UnitOfWork, Record, Action, datetime], None]] = 
     ),
     "phase": _phase,
     "schedule_expiring": _schedule_expiring,
-    "retry_payment": lambda uow, subscription, action, at: _retry_payment(uow, action, at),
     "end_dunning": lambda uow, subscription, action, at: _end_dunning(uow, action, at),
 }
 

@@ -1,19 +1,25 @@
-"""The billing run: a batch of due subscriptions advanced together, written in bulk.
+"""The billing run: a batch of due subscriptions advanced together, written in bulk; and
+its counterpart for collection, a batch of due invoices charged together.
 
 `advance_subscription` reads and writes one subscription at a time: ~60 statements per
 renewal. Most due subscriptions at a period boundary are routine: an active subscription
-renewing (and, once the finalization delay has passed, its draft finalized and charged).
-For those, the run loads everything the batch needs with one query per table, performs the
-same actions in memory with the same functions and in the same order as
-`advance_subscription` (`due_actions` decides what is due; the invoice rows, totals,
-charge, event payloads and `next_action_at` come from the functions the one-at-a-time path
+renewing (and, once the finalization delay has passed, its draft finalized and queued for
+collection). For those, `advance_batch` loads everything the batch needs with one query
+per table, performs the same actions in memory with the same functions and in the same
+order as `advance_subscription` (`due_actions` decides what is due; the invoice rows,
+totals, event payloads and `next_action_at` come from the functions the one-at-a-time path
 uses), and writes the batch with one multi-row statement per table.
 
 A subscription that needs anything else — a trial ending, a cancellation, pending invoice
-items, a charge that would not succeed, a catch-up longer than `MAX_STEPS` — is left to
-`advance_subscription`, untouched: the run returns its id. So the batch path is an
-optimization of the one code path through time, never a second set of rules; a test runs
-the same seeded subscriptions through both and compares every row and event.
+items, a catch-up longer than `MAX_STEPS` — is left to `advance_subscription`, untouched:
+the run returns its id. So the batch path is an optimization of the one code path through
+time, never a second set of rules; a test runs the same seeded subscriptions through both
+and compares every row and event.
+
+Collection (services/collection_run.py) does the same with `collect_batch`: the due
+invoices whose charge will succeed on the simulated gateway are charged in one gateway
+call and written in bulk, as `collection.collect_invoice` would one by one; the others
+(declines, retries, other gateways, faults armed) are left to `collect_invoice`.
 """
 
 from __future__ import annotations
@@ -105,8 +111,6 @@ class Loaded:
     tax_rates: dict[str, Record]
     coupons: dict[str, Record]
     payment_methods: dict[str, Record]
-    # Charges are made in the batch only on the simulated gateway with no fault armed.
-    charges_in_batch: bool = True
 
     def stored(self, kind: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """A new row as a read returns it."""
@@ -151,10 +155,7 @@ class Writes:
     invoices: list[dict[str, Any]] = field(default_factory=list)
     invoice_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[dict[str, Any]] = field(default_factory=list)
-    charges: list[dict[str, Any]] = field(default_factory=list)
     payment_intents: list[dict[str, Any]] = field(default_factory=list)
-    # What the gateway is asked for the batch's charges, with each charge's row.
-    charge_requests: list[tuple[ChargeRequest, dict[str, Any]]] = field(default_factory=list)
     balance_transactions: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
@@ -173,47 +174,51 @@ class SubscriptionRun:
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_invoices: set[str] = field(default_factory=set)
     events: list[dict[str, Any]] = field(default_factory=list)
-    charges: list[dict[str, Any]] = field(default_factory=list)
     payment_intents: list[dict[str, Any]] = field(default_factory=list)
-    charge_requests: list[tuple[ChargeRequest, dict[str, Any]]] = field(default_factory=list)
     balance_transactions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def advance_batch(uow: UnitOfWork, subscription_ids: Sequence[str], now_unix: int) -> list[str]:
     """Advance the routine subscriptions among `subscription_ids` (one tenant's, claimed
     by this worker) up to `now_unix`; returns the ids left for `advance_subscription`."""
+    with _collector_paused():
+        # The batch's objects die when `_advance_batch` returns, before the collector runs.
+        return _advance_batch(uow, subscription_ids, now_unix)
+
+
+def _advance_batch(uow: UnitOfWork, subscription_ids: Sequence[str], now_unix: int) -> list[str]:
     store = BillingRunStore(uow)
     loaded = _load(uow, store, subscription_ids)
     writes = Writes()
     left: list[str] = []
-    with _collector_paused():
-        for subscription_id in subscription_ids:
-            subscription = loaded.subscriptions.get(subscription_id)
-            if subscription is None:
-                continue  # gone since it was claimed
-            try:
-                run = _advance(loaded, subscription, now_unix)
-            except NotRoutine:
-                left.append(subscription_id)
-                continue
-            _merge(loaded, run, writes)
-        _charge(uow, writes)
-        _write(store, writes)
+    for subscription_id in subscription_ids:
+        subscription = loaded.subscriptions.get(subscription_id)
+        if subscription is None:
+            continue  # gone since it was claimed
+        try:
+            run = _advance(loaded, subscription, now_unix)
+        except NotRoutine:
+            left.append(subscription_id)
+            continue
+        _merge(loaded, run, writes)
+    _write(store, writes)
     return left
 
 
-def _charge(uow: UnitOfWork, writes: Writes) -> None:
+def _charge_all(
+    uow: UnitOfWork, charge_requests: Sequence[tuple[ChargeRequest, dict[str, Any]]]
+) -> None:
     """Send the batch's charges to the simulated gateway in one call, before writing them.
 
     Each was computed as the test card decides (`simulated.decide`); the gateway's books
-    must agree, or the batch is undone and its subscriptions go the one-at-a-time way (a
+    must agree, or the batch is undone and its invoices go the one-at-a-time way (a
     charge the gateway made for it is then an orphan, refunded by the reconciler's sweep).
     """
-    if not writes.charge_requests:
+    if not charge_requests:
         return
     gateway = simulated_gateway(uow.connection.engine)
-    results = gateway.charge_many([request for request, _row in writes.charge_requests])
-    for (_request, row), result in zip(writes.charge_requests, results, strict=True):
+    results = gateway.charge_many([request for request, _row in charge_requests])
+    for (_request, row), result in zip(charge_requests, results, strict=True):
         if result.status != "succeeded":
             raise RuntimeError(f"the gateway answered {result.status} for {row['id']}")
         row["gateway_reference"] = result.reference
@@ -284,7 +289,6 @@ def _load(uow: UnitOfWork, store: BillingRunStore, subscription_ids: Sequence[st
         tax_rates=store.rows_by_id("tax_rate", rate_ids),
         coupons=store.rows_by_id("coupon", coupon_ids),
         payment_methods=store.rows_by_id("payment_method", method_ids),
-        charges_in_batch=_charges_in_batch(uow),
     )
 
 
@@ -418,8 +422,9 @@ def _renew(loaded: Loaded, run: SubscriptionRun, action: Action) -> None:
 
 
 def _finalize(loaded: Loaded, run: SubscriptionRun, action: Action) -> None:
-    """`advance._finalize` → `invoices.finalize_invoice` → `attempt_payment` → `mark_paid`,
-    for a renewal draft whose charge succeeds."""
+    """`advance._finalize` → `invoices.finalize_invoice(queue=True)`: open, numbered, its
+    PaymentIntent made, its first payment attempt queued for collection (`collect_batch`);
+    a zero amount due is paid at once."""
     _routine(loaded, run)
     invoice = next(row for row in run.open_invoices if row["id"] == action.target)
     if invoice["status"] != "draft" or invoice["billing_reason"] != "subscription_cycle":
@@ -429,6 +434,8 @@ def _finalize(loaded: Loaded, run: SubscriptionRun, action: Action) -> None:
     run.invoices[invoice["id"]] = invoice
     customer = run.customer
     values, ending_balance = invoice_service.finalization(invoice, int(customer["balance"]), at)
+    if invoice_service.too_small_to_charge(invoice, values):
+        raise NotRoutine  # `invoice_too_small`: the general path
     if ending_balance != customer["balance"]:
         # `balance_transactions.record_applied_to_invoice`: the ledger row and the event.
         after = dict(customer, balance=ending_balance)
@@ -443,35 +450,23 @@ def _finalize(loaded: Loaded, run: SubscriptionRun, action: Action) -> None:
     customer["next_invoice_sequence"] += 1
     invoice.update(values)
     charged = values["amount_due"] != 0 and invoice["collection_method"] == "charge_automatically"
-    method: Record | None = None
     intents: list[dict[str, Any]] = []
     if charged:
-        method_id = (
-            invoice["default_payment_method"]
-            or run.subscription["default_payment_method"]
-            or customer["default_payment_method"]
-        )
-        method = loaded.payment_methods.get(method_id) if method_id else None
-        if method is None or not loaded.charges_in_batch:
-            raise NotRoutine
-        if not simulated.decide(method["behavior"], off_session=True).succeeded:
-            raise NotRoutine  # declines, retries and statuses: the general path
+        if loaded.settings.gateway == "manual":
+            raise NotRoutine  # paid out of band: the general path
         # `collection.prepare_invoice_intent`: made at finalization, before its event.
-        intents.append(_new_intent(loaded, invoice, at))
+        intent = _new_intent(loaded, invoice, at)
+        intents.append(intent)
+        run.payment_intents.append({k: v for k, v in intent.items() if k != "pk"})
     run.events.append(
         _event("invoice.finalized", loaded.invoice_view(invoice, lines, intents), action.at)
     )
     if values["amount_due"] != 0:
-        if method is None:
-            return  # send_invoice: open, sent for payment by the customer
-        _collect_payment(loaded, run, invoice, method, intents[0], at)
-    payments = intents
+        if charged:
+            invoice["next_payment_attempt"] = action.at  # `collection.queue_collection`
+        return  # open: collected from the queue, or sent for payment by the customer
     invoice.update(invoice_service.paid_values(invoice, at))
-    wire = render("invoice", loaded.invoice_view(invoice, lines, payments))
-    paid = _event("invoice.paid", {}, action.at, wire=wire)
-    if invoice["amount_paid"] > 0:
-        # The same payload object: encoded once when the batch is written.
-        run.events.append(dict(paid, id=new_id("evt"), type="invoice.payment_succeeded"))
+    paid = _event("invoice.paid", loaded.invoice_view(invoice, lines), action.at)
     run.events.append(paid)
     run.open_invoices.remove(invoice)
 
@@ -492,34 +487,35 @@ def _new_intent(loaded: Loaded, invoice: Mapping[str, Any], at: datetime) -> dic
     )
 
 
-def _collect_payment(
+def _pay(
     loaded: Loaded,
-    run: SubscriptionRun,
     invoice: dict[str, Any],
+    lines: Sequence[Record],
     method: Record,
     intent: dict[str, Any],
-    at: datetime,
+    at: int,
+    out: Collection,
 ) -> None:
-    """`collection.attempt_invoice_payment` for a charge that succeeds: the attempt on the
-    invoice's PaymentIntent (updated in place), its charge and their events."""
+    """`collection.attempt_invoice_payment` → `run_attempt` → `mark_paid`, for a charge
+    that succeeds: the attempt on the invoice's PaymentIntent, its charge, their events,
+    the invoice paid."""
     key = f"{invoice['id']}:attempt:{int(invoice['attempt_count']) + 1}"
     invoice.update(invoice_service.attempted_values(invoice))
     charge = payment_attempts.new_charge_row(
-        intent, key=key, method_id=method["id"], at=at, gateway="simulated"
+        intent, key=key, method_id=method["id"], at=from_unix(at), gateway="simulated"
     )
     # Succeeded, as the test card decides; the gateway's reference is set once it answered.
     charge.update(
         payment_attempts.settled_charge_values(ChargeResult("succeeded", "", intent["amount"]))
     )
-    intent.update(payment_attempts.intent_values_after(charge, "succeeded"))
+    values = payment_attempts.intent_values_after(charge, "succeeded")
+    intent.update(values)
     stored_charge = loaded.stored("charge", charge)
     view = payment_attempts.build_charge_view(stored_charge, method, [])
-    run.events.append(_event("charge.succeeded", view, to_unix(at), kind="charge"))
-    run.events.append(
-        _event("payment_intent.succeeded", intent, to_unix(at), kind="payment_intent")
-    )
-    run.charges.append(charge)
-    run.payment_intents.append({k: v for k, v in intent.items() if k != "pk"})
+    out.events.append(_event("charge.succeeded", view, at, kind="charge"))
+    out.events.append(_event("payment_intent.succeeded", intent, at, kind="payment_intent"))
+    out.charges.append(charge)
+    out.intent_updates.append({"pk": intent["pk"], **values})
     request = ChargeRequest(
         scope=GatewayScope(loaded.account_id, loaded.livemode),
         idempotency_key=key,
@@ -530,7 +526,158 @@ def _collect_payment(
         off_session=True,
         metadata={"invoice": invoice["id"], "payment_intent": intent["id"]},
     )
-    run.charge_requests.append((request, charge))
+    out.charge_requests.append((request, charge))
+    invoice.update(invoice_service.paid_values(invoice, from_unix(at)))
+    wire = render("invoice", loaded.invoice_view(invoice, lines, [intent]))
+    paid = _event("invoice.paid", {}, at, wire=wire)
+    if invoice["amount_paid"] > 0:
+        # The same payload object: encoded once when the batch is written.
+        out.events.append(dict(paid, id=new_id("evt"), type="invoice.payment_succeeded"))
+    out.events.append(paid)
+    out.invoice_updates.append(
+        {"pk": invoice["pk"], **{name: invoice[name] for name in INVOICE_COLUMNS}}
+    )
+
+
+# --- collecting a batch of due invoices ---------------------------------------------------
+
+
+@dataclass
+class Collection:
+    """What charging a batch of due invoices writes."""
+
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    intent_updates: list[dict[str, Any]] = field(default_factory=list)
+    invoice_updates: list[dict[str, Any]] = field(default_factory=list)
+    charge_requests: list[tuple[ChargeRequest, dict[str, Any]]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def collect_batch(uow: UnitOfWork, invoice_ids: Sequence[str], now_unix: int) -> list[str]:
+    """Charge the routine invoices among `invoice_ids` (one tenant's, claimed by this
+    worker, due for collection) at `now_unix`; returns the ids left for
+    `collection.collect_invoice`.
+
+    Routine: an open invoice whose first or later attempt charges a card that succeeds on
+    the simulated gateway (no fault armed), of an active subscription (or none), with its
+    PaymentIntent for the amount remaining and no attempt pending. The charges go to the
+    gateway in one call; the rows and events are those `collect_invoice` writes.
+    """
+    if not invoice_ids or not _charges_in_batch(uow):
+        return list(invoice_ids)
+    with _collector_paused():
+        # The batch's objects die when `_collect_batch` returns, before the collector runs.
+        return _collect_batch(uow, invoice_ids, now_unix)
+
+
+def _collect_batch(uow: UnitOfWork, invoice_ids: Sequence[str], now_unix: int) -> list[str]:
+    store = BillingRunStore(uow)
+    invoices = store.rows_by_id("invoice", invoice_ids)
+    ids = list(invoices)
+    intents = store.intents_of(ids)
+    pending = store.invoices_with_pending_attempts(ids)
+    subscriptions = store.rows_by_id(
+        "subscription", {row["subscription"] for row in invoices.values() if row["subscription"]}
+    )
+    customers = store.rows_by_id("customer", {row["customer"] for row in invoices.values()})
+    chosen = {
+        invoice_id: _method_of(invoice, subscriptions, customers)
+        for invoice_id, invoice in invoices.items()
+    }
+    methods = store.rows_by_id("payment_method", {m for m in chosen.values() if m})
+    lines = store.lines_of(ids)
+    loaded = Loaded(
+        account_id=uow.scope.account_id,
+        livemode=uow.scope.livemode,
+        settings=billing_settings(uow),
+        subscriptions=subscriptions,
+        items={},
+        open_invoices={},
+        lines=lines,
+        customers={},
+        with_pending_items=set(),
+        prices={},
+        products={},
+        tax_rates=store.rows_by_id(
+            "tax_rate",
+            {rate for row in invoices.values() for rate in row.get("default_tax_rates") or []},
+        ),
+        coupons={},
+        payment_methods=methods,
+    )
+    out = Collection()
+    left: list[str] = []
+    for invoice_id in invoice_ids:
+        invoice = invoices.get(invoice_id)
+        if invoice is None:
+            continue  # gone since it was claimed
+        method_id = chosen[invoice_id]
+        method = methods.get(method_id) if method_id else None
+        intent = _collectable_intent(invoice, intents.get(invoice_id, []))
+        subscription = subscriptions.get(invoice["subscription"] or "")
+        if (
+            method is None
+            # A method kept at another gateway (a card saved at Stripe) is charged
+            # there, whatever the account's gateway is now: the general path.
+            or method.get("gateway") not in (None, "simulated")
+            or intent is None
+            or invoice_id in pending
+            or invoice["status"] != "open"
+            or invoice["collection_method"] != "charge_automatically"
+            or invoice["dunning"]
+            or (invoice["subscription"] and not _active(subscription))
+            or not _plain_success(method)
+        ):
+            left.append(invoice_id)
+            continue
+        invoice_lines = lines.get(invoice_id, [])
+        _pay(loaded, dict(invoice), invoice_lines, method, dict(intent), now_unix, out)
+    _charge_all(uow, out.charge_requests)
+    store.insert_rows("charge", out.charges)
+    store.update_rows("payment_intent", out.intent_updates)
+    store.update_rows("invoice", out.invoice_updates)
+    store.insert_rows("event", out.events)
+    return left
+
+
+def _method_of(
+    invoice: Record, subscriptions: Mapping[str, Record], customers: Mapping[str, Record]
+) -> str | None:
+    """`invoices.payment_method_for`: the invoice's, its subscription's, its customer's."""
+    if invoice["default_payment_method"]:
+        return str(invoice["default_payment_method"])
+    subscription = subscriptions.get(invoice["subscription"] or "")
+    if subscription is not None and subscription["default_payment_method"]:
+        return str(subscription["default_payment_method"])
+    customer = customers.get(invoice["customer"])
+    return None if customer is None else customer["default_payment_method"]
+
+
+def _collectable_intent(invoice: Record, intents: Sequence[Record]) -> Record | None:
+    """`collection.invoice_intent`, when it needs no change: the live intent for the
+    amount remaining."""
+    live = [row for row in intents if row["status"] != "canceled"]
+    if not live:
+        return None
+    intent = live[-1]
+    if intent["amount"] != invoice["amount_remaining"] or intent["status"] == "succeeded":
+        return None
+    return intent
+
+
+def _plain_success(method: Record) -> bool:
+    """A card whose charge succeeds with nothing more to record (no dispute opened)."""
+    decision = simulated.decide(method["behavior"], off_session=True)
+    return decision.succeeded and decision.dispute_reason is None
+
+
+def _active(subscription: Record | None) -> bool:
+    """A subscription a paid invoice leaves as it is (`after_invoice_paid` does nothing)."""
+    return (
+        subscription is not None
+        and subscription["status"] == "active"
+        and not subscription.get("pending_update")
+    )
 
 
 def _event(
@@ -567,9 +714,7 @@ def _merge(loaded: Loaded, run: SubscriptionRun, writes: Writes) -> None:
                 "pk": invoice["pk"],
                 **{name: invoice[name] for name in INVOICE_COLUMNS},
             }
-    writes.charges.extend(run.charges)
     writes.payment_intents.extend(run.payment_intents)
-    writes.charge_requests.extend(run.charge_requests)
     writes.balance_transactions.extend(run.balance_transactions)
     writes.events.extend(run.events)
     customer = run.customer
@@ -588,7 +733,6 @@ def _write(store: BillingRunStore, writes: Writes) -> None:
     store.insert_rows("invoice_line", writes.lines)
     store.update_rows("invoice", list(writes.invoice_updates.values()))
     store.insert_rows("payment_intent", writes.payment_intents)
-    store.insert_rows("charge", writes.charges)
     store.insert_rows("customer_balance_transaction", writes.balance_transactions)
     store.update_rows("subscription", writes.subscriptions)
     store.update_rows("customer", list(writes.customers.values()))

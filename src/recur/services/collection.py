@@ -5,20 +5,31 @@ PaymentIntent (services/payment_attempts.py: the attempt row is written before t
 is called). What the outcome does to the invoice is `apply_outcome`, which the reconciler
 also uses when it learns the outcome of an attempt whose answer was lost.
 
-Dunning (the account's billing settings): a failed payment of a subscription invoice
-leaves it `open`, the subscription `past_due`, and schedules retries at the configured
-days after the first failed attempt (`next_payment_attempt`); `advance.due_actions` turns
-it into a `retry_payment` action, so retries happen on test clocks and in production
-alike. Hard declines (lost, stolen, fraudulent, pickup, restricted cards) and payments that
-need the customer's authentication are not retried: the invoice then waits until the end
-of the retry window (`end_dunning`) for a new payment method or the customer. After the
-last failure, the settings decide: cancel the subscription, mark it `unpaid`, or leave it
-`past_due`; and leave the invoice `open` or mark it `uncollectible`.
+Collection is decoupled from invoicing. When time finalizes an invoice (a renewal, a due
+draft), it is not charged there: `queue_collection` sets its `next_payment_attempt` to
+now, and the collection queue — open invoices whose `next_payment_attempt` has come — is
+worked by `collect_invoice`: in production by the worker's collection job
+(services/collection_run.py, at each gateway's rate), on a test clock by the clock's
+advance, in time order with everything else. Requests that pay now (a subscription's
+creation, `pay`, `finalize`, a new payment method) attempt at once, as Stripe's do.
+
+Dunning (the account's billing settings): a failed payment of an automatically collected
+invoice leaves it `open` (its subscription `past_due`), and schedules retries at the
+configured days after the first failed attempt (`next_payment_attempt`, the same queue).
+Hard declines (lost, stolen, fraudulent, pickup, restricted cards) and payments that need
+the customer's authentication are not retried: a subscription invoice then waits until
+the end of the retry window (`end_dunning`, an action of its subscription) for a new
+payment method or the customer. After the last failure, the settings decide: cancel the
+subscription, mark it `unpaid`, or leave it `past_due`; and leave the invoice `open` or
+mark it `uncollectible`. A one-off invoice (no subscription) with `auto_advance` is
+retried on the same schedule; its dunning ends when no retry is left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -175,7 +186,14 @@ def apply_outcome(
             from recur.services.refunds import create_refund
 
             if charge is not None:
-                create_refund(uow, charge=charge["id"], amount=None, at=at, reason="duplicate")
+                create_refund(
+                    uow,
+                    charge=charge["id"],
+                    amount=None,
+                    at=at,
+                    reason="duplicate",
+                    disputed_ok=True,
+                )
             return Collected(invoice, "succeeded")
         return Collected(mark_paid(uow, invoice, at), "succeeded")
     if invoice["status"] != "open" or charge is None:
@@ -202,7 +220,13 @@ def _failed(
         record_event(uow, "invoice.payment_action_required", "invoice", view, at)
     subscription_status.after_payment_failed(uow, invoice, at)
     dunning = invoice["dunning"] or {}
-    if dunning and invoice["next_payment_attempt"] is None and dunning["ends_at"] <= to_unix(at):
+    if (
+        dunning
+        and invoice["next_payment_attempt"] is None
+        and (dunning["ends_at"] <= to_unix(at) or not invoice["subscription"])
+    ):
+        # No retry left: the window ends now (a one-off invoice has no subscription to
+        # keep past_due while the customer may still pay).
         invoice = end_dunning(uow, invoice["id"], at)
     if invoice["subscription"]:
         # Imported here: advance builds on this module. The retry is one of its actions.
@@ -220,8 +244,12 @@ def _view(uow: UnitOfWork, invoice: Record) -> dict[str, Any]:
 
 def _in_dunning(uow: UnitOfWork, invoice: Record) -> bool:
     """Whether a failed payment of this invoice is retried by the account's schedule."""
-    if not invoice["subscription"] or invoice["collection_method"] != "charge_automatically":
+    if invoice["collection_method"] != "charge_automatically":
         return False
+    if not invoice["subscription"]:
+        # A one-off invoice is retried if it advances by itself (Stripe's Smart Retries
+        # apply to every automatically collected invoice with auto_advance).
+        return bool(invoice["auto_advance"])
     if invoice["billing_reason"] == "subscription_create":
         return False  # an incomplete subscription's first invoice expires instead
     subscription = uow.repository(SubscriptionRepository).find(invoice["subscription"])
@@ -295,16 +323,47 @@ def _schedule_retries(
     )
 
 
-def retry_invoice_payment(uow: UnitOfWork, invoice_id: str, at: datetime) -> None:
-    """A scheduled retry (`retry_payment` action): charge the invoice again."""
+# Set while time (not a request) moves invoices: the worker's passes and a test clock's
+# advance. Finalizations made then queue their charge instead of making it.
+_TIME_MOVES: ContextVar[bool] = ContextVar("recur_time_moves", default=False)
+
+
+@contextmanager
+def collected_later() -> Iterator[None]:
+    """Within this block, invoices that time finalizes are queued for collection."""
+    token = _TIME_MOVES.set(True)
+    try:
+        yield
+    finally:
+        _TIME_MOVES.reset(token)
+
+
+def collects_later() -> bool:
+    """Whether a finalization now should queue its charge (`collected_later`)."""
+    return _TIME_MOVES.get()
+
+
+def queue_collection(uow: UnitOfWork, invoice: Record, at: datetime) -> Record:
+    """A finalized invoice that time collects: its first attempt is due now, in the queue."""
+    if not collects_automatically(uow):
+        return invoice  # paid out of band, when the merchant says
+    return _invoices(uow).update(invoice["id"], {"next_payment_attempt": to_unix(at)})
+
+
+def collect_invoice(uow: UnitOfWork, invoice_id: str, at: datetime) -> Collected | None:
+    """A queued attempt (the first one, or a retry) whose time came: charge the invoice.
+
+    None if the invoice no longer needs it (paid, voided since it was queued).
+    """
     invoice = _invoices(uow).get(invoice_id, for_update=True)
-    if invoice["status"] != "open":
+    if invoice["status"] != "open" or invoice["collection_method"] != "charge_automatically":
         _invoices(uow).update(invoice_id, {"next_payment_attempt": None})
-        return
+        return None
     collected = attempt_invoice_payment(uow, invoice, at)
     if collected.status == "not_attempted":
         # Paid out of band now, or an attempt pending: no retry until that changes.
         _invoices(uow).update(invoice_id, {"next_payment_attempt": None})
+    return collected
 
 
 def end_dunning(uow: UnitOfWork, invoice_id: str, at: datetime) -> Record:

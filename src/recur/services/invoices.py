@@ -23,7 +23,7 @@ from recur.domain.invoicing import (
     apply_customer_balance,
     compute_totals,
 )
-from recur.domain.money import is_valid_currency
+from recur.domain.money import is_valid_currency, minimum_charge
 from recur.domain.tax import TaxRateTerms
 from recur.domain.tenancy import Scope
 from recur.services import balance_transactions, subscription_status
@@ -31,6 +31,7 @@ from recur.services.billing_settings import billing_settings
 from recur.services.coupons import coupon_terms, get_coupon_record
 from recur.services.customers import get_live_customer
 from recur.services.events import record_event
+from recur.services.payment_gateways import collects_automatically
 from recur.services.payment_methods import check_attached
 from recur.services.tax_rates import get_active_tax_rate, retrieve_tax_rate, tax_rate_terms
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
@@ -440,12 +441,17 @@ def finalize_invoice(
     *,
     attempt: bool = True,
     intent: bool = True,
+    queue: bool = False,
 ) -> Record:
     """Draft → open: number, customer balance, due date; then collect it.
 
     Numbers are assigned here and only here, so the sequence has no gaps. A zero amount
     due is paid at once. `charge_automatically` invoices are charged unless `attempt` is
-    False (an `unpaid` subscription's invoices, `default_incomplete`).
+    False (an `unpaid` subscription's invoices, `default_incomplete`). With `queue`, the
+    charge is not made here but left to collection (services/collection_run.py): the
+    invoice's `next_payment_attempt` is set to now — how time finalizes invoices (renewals,
+    due drafts), so a billing run issues invoices at database speed and the gateway is
+    called at its own pace.
     """
     invoice = _invoices(uow).get(invoice_id, for_update=True)
     if invoice["status"] != "draft":
@@ -458,6 +464,20 @@ def finalize_invoice(
     values, ending_balance = finalization(invoice, int(customer["balance"]), at)
     if ending_balance != customer["balance"]:
         balance_transactions.record_applied_to_invoice(uow, customer, invoice, ending_balance, at)
+    carried = too_small_to_charge(invoice, values)
+    if carried and collects_automatically(uow):
+        # Stripe: an amount due below the minimum charge is not charged; the invoice is
+        # paid and the amount added to the customer's balance, owed on the next invoice.
+        balance_transactions.record_balance_change(
+            uow,
+            customer["id"],
+            carried,
+            "invoice_too_small",
+            at,
+            currency=invoice["currency"],
+            invoice=invoice_id,
+        )
+        values.update(amount_due=0, amount_remaining=0, ending_balance=ending_balance + carried)
     values["number"] = _invoices(uow).take_invoice_number(customer["id"])
     invoice = _invoices(uow).update(invoice_id, values)
     if (
@@ -475,6 +495,10 @@ def finalize_invoice(
     if values["amount_due"] == 0:
         return mark_paid(uow, invoice, at)
     if attempt and invoice["collection_method"] == "charge_automatically":
+        if queue:
+            from recur.services import collection  # builds on this module
+
+            return collection.queue_collection(uow, invoice, at)
         return attempt_payment(uow, invoice, at)
     return invoice
 
@@ -498,6 +522,15 @@ def finalization(
     if invoice["collection_method"] == "send_invoice" and invoice["due_date"] is None:
         values["due_date"] = to_unix(at + timedelta(days=30))
     return values, balance.ending_balance
+
+
+def too_small_to_charge(invoice: Record, values: Mapping[str, Any]) -> int:
+    """The amount due, if a charged invoice's is below the currency's minimum charge; else 0
+    (pure)."""
+    amount_due = int(values["amount_due"])
+    if invoice["collection_method"] != "charge_automatically":
+        return 0
+    return amount_due if 0 < amount_due < minimum_charge(invoice["currency"]) else 0
 
 
 def payment_method_for(uow: UnitOfWork, invoice: Record) -> str | None:
@@ -958,7 +991,9 @@ FINALIZE_RETRY_AFTER = 60
 def _finalize_due(uow: UnitOfWork, invoice_id: str, due: int, now: datetime) -> None:
     """Finalize one due manual draft at its own due time (never later than `now`)."""
     at = min(from_unix(due), now)
-    finalize_invoice(uow, invoice_id, at)
+    from recur.services import collection  # builds on this module
+
+    finalize_invoice(uow, invoice_id, at, queue=collection.collects_later())
 
 
 def finalize_due_invoices(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:

@@ -19,6 +19,7 @@ from recur.storage.repositories.billing import (
     SubscriptionItemRepository,
     SubscriptionRepository,
 )
+from recur.storage.rows import RowMemo
 from recur.storage.uow import UnitOfWork
 
 ENDED = ("canceled", "incomplete_expired")
@@ -46,7 +47,8 @@ def build_subscription_view(
     view = dict(subscription)
     item_views = []
     for item in items:
-        item_view = dict(item)
+        # A row as read is copied into a dict once (a billing run views each item twice).
+        item_view = dict(_item_fields(item))
         item_view["price"] = price(item["price"])
         item_view["tax_rates"] = [tax_rate(rate) for rate in item["tax_rates"] or []]
         item_view["current_period_start"] = subscription["current_period_start"]
@@ -55,6 +57,9 @@ def build_subscription_view(
     view["items"] = item_views
     view["default_tax_rates"] = [tax_rate(rate) for rate in subscription["default_tax_rates"] or []]
     return view
+
+
+_item_fields: RowMemo[dict[str, Any]] = RowMemo(dict)
 
 
 def update_subscription_record(

@@ -355,6 +355,7 @@ def create_subscription(
         "trial_start": to_unix(at) if trial_end is not None else None,
         "trial_end": trial_end,
         "trial_settings": values.get("trial_settings"),
+        "created_proration_behavior": values.get("proration_behavior"),
         "cancel_at": None if cancel_at is None else int(cancel_at),
         "cancel_at_period_end": bool(values.get("cancel_at_period_end")),
         "canceled_at": to_unix(at) if cancel_at is not None else None,
@@ -1034,4 +1035,4 @@ def delete_customer(uow: UnitOfWork, customer_id: str, now: datetime) -> Record:
     customer = get_live_customer(uow, customer_id, param=None)
     for subscription_id in _subscriptions(uow).live_ids_of_customer(customer["id"]):
         cancel_subscription(uow, subscription_id, now)
-    return customers_service.delete_customer(uow, customer_id)
+    return customers_service.delete_customer(uow, customer_id, now)

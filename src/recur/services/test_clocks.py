@@ -17,12 +17,14 @@ from recur.domain.clock import Clock, from_unix, to_unix
 from recur.domain.errors import InvalidRequest
 from recur.domain.ids import new_id
 from recur.domain.tenancy import Scope
+from recur.services import collection
 from recur.services import schedule_transitions as schedules
 from recur.services import subscriptions as subscription_service
 from recur.services.advance import advance_subscription
+from recur.services.events import record_event
 from recur.services.invoices import finalize_clock_invoices
 from recur.storage.repositories.base import CreatedFilter, Page, PageRequest, Record
-from recur.storage.repositories.billing import SubscriptionRepository
+from recur.storage.repositories.billing import InvoiceRepository, SubscriptionRepository
 from recur.storage.repositories.customers import CustomerRepository
 from recur.storage.repositories.test_clocks import (
     AdvancingClockFinder,
@@ -53,12 +55,18 @@ def _require_test_mode(uow: UnitOfWork) -> None:
         raise InvalidRequest("Test clocks can only be used in test mode.")
 
 
+def _record_clock_event(uow: UnitOfWork, event_type: str, clock: Record) -> None:
+    """A `test_helpers.test_clock.*` event, dated by the clock's own frozen time (as the
+    events of the objects on it are); a worker that completes an advance has no other."""
+    record_event(uow, event_type, "test_clock", clock, from_unix(clock["frozen_time"]))
+
+
 def create_test_clock(
     uow: UnitOfWork, frozen_time: datetime, name: str | None, now: datetime
 ) -> Record:
     """Create a ready clock frozen at `frozen_time` (test mode only)."""
     _require_test_mode(uow)
-    return _repo(uow).insert(
+    clock = _repo(uow).insert(
         {
             "id": new_id("clock"),
             "created": to_unix(now),
@@ -69,6 +77,8 @@ def create_test_clock(
             "target_frozen_time": None,
         }
     )
+    _record_clock_event(uow, "test_helpers.test_clock.created", clock)
+    return clock
 
 
 def retrieve_test_clock(uow: UnitOfWork, clock_id: str, *, param: str | None = None) -> Record:
@@ -120,9 +130,11 @@ def advance_test_clock(uow: UnitOfWork, clock_id: str, frozen_time: datetime) ->
             f"frozen_time must be at most {to_unix(latest)}.",
             param="frozen_time",
         )
-    return _repo(uow).update(
+    advancing = _repo(uow).update(
         clock_id, {"status": ADVANCING, "target_frozen_time": to_unix(frozen_time)}
     )
+    _record_clock_event(uow, "test_helpers.test_clock.advancing", advancing)
+    return advancing
 
 
 def find_advancing_clocks(uow: UnitOfWork, limit: int = 100) -> Sequence[tuple[str, Scope]]:
@@ -131,30 +143,45 @@ def find_advancing_clocks(uow: UnitOfWork, limit: int = 100) -> Sequence[tuple[s
 
 
 def advance_attached_subscriptions(uow: UnitOfWork, clock_id: str, target: datetime) -> None:
-    """Run every due action of the clock's subscriptions up to `target`, in time order.
+    """Run everything due on the clock up to `target`, in time order.
 
-    Each step takes the earliest moment anything is due on the clock and advances the
-    subscriptions due then to that moment only, so subscriptions interleave as they would
-    have in real time — with the very function the worker runs (one code path).
+    Each step takes the earliest moment anything is due on the clock — a schedule's start,
+    a manual draft's finalization, an invoice's payment attempt (collection), a
+    subscription's action — and does what is due then, so they interleave as they would
+    in real time, with the very functions the worker runs (one code path). At one second,
+    in that order: collection before the subscriptions' actions, as a retry comes before
+    anything else happening to its subscription.
     """
     subscriptions = uow.repository(SubscriptionRepository)
+    invoices = uow.repository(InvoiceRepository)
     limit = to_unix(target)
     previous: tuple[int, list[str]] | None = None
     while True:
-        due = subscriptions.earliest_action_on_clock(clock_id)
         # A subscription schedule that starts creates its subscription then.
         starts = schedules.earliest_start_on_clock(uow, clock_id)
-        if starts is not None and starts <= limit and (due is None or starts <= due):
-            schedules.start_schedules_on_clock(uow, clock_id, starts)
-            continue
-        if due is None or due > limit:
+        drafts = invoices.earliest_draft_on_clock(clock_id)
+        collections = invoices.earliest_collection_on_clock(clock_id)
+        due = subscriptions.earliest_action_on_clock(clock_id)
+        moments = [at for at in (starts, drafts, collections, due) if at is not None]
+        if not moments or min(moments) > limit:
             return
-        ids = subscriptions.due_on_clock(clock_id, due)
-        if previous == (due, ids):
-            raise RuntimeError(f"test clock {clock_id}: no progress at {due} for {ids}")
-        previous = (due, ids)
+        now = min(moments)
+        if starts == now:
+            schedules.start_schedules_on_clock(uow, clock_id, now)
+            continue
+        if drafts == now:
+            finalize_clock_invoices(uow, clock_id, from_unix(now))
+            continue
+        if collections == now:
+            for invoice_id in invoices.collections_on_clock(clock_id, now):
+                collection.collect_invoice(uow, invoice_id, from_unix(now))
+            continue
+        ids = subscriptions.due_on_clock(clock_id, now)
+        if previous == (now, ids):
+            raise RuntimeError(f"test clock {clock_id}: no progress at {now} for {ids}")
+        previous = (now, ids)
         for subscription_id in ids:
-            advance_subscription(uow, subscription_id, from_unix(due))
+            advance_subscription(uow, subscription_id, from_unix(now))
 
 
 def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
@@ -166,18 +193,21 @@ def complete_advance(uow: UnitOfWork, clock_id: str) -> Record | None:
     if clock is None:
         return None
     target = from_unix(clock["target_frozen_time"])
-    advance_attached_subscriptions(uow, clock_id, target)
-    finalize_clock_invoices(uow, clock_id, target)
-    return _repo(uow).update(
+    with collection.collected_later():
+        advance_attached_subscriptions(uow, clock_id, target)
+    ready = _repo(uow).update(
         clock_id, {"frozen_time": to_unix(target), "status": READY, "target_frozen_time": None}
     )
+    _record_clock_event(uow, "test_helpers.test_clock.ready", ready)
+    return ready
 
 
 def fail_advance(uow: UnitOfWork, clock_id: str) -> None:
     """Mark a clock whose advance raised as `internal_failure` (Stripe's status for it)."""
     clock = _repo(uow).find(clock_id, for_update=True)
     if clock is not None and clock["status"] == ADVANCING:
-        _repo(uow).update(clock_id, {"status": INTERNAL_FAILURE})
+        failed = _repo(uow).update(clock_id, {"status": INTERNAL_FAILURE})
+        _record_clock_event(uow, "test_helpers.test_clock.internal_failure", failed)
 
 
 def delete_test_clock(uow: UnitOfWork, clock_id: str) -> Record:
@@ -190,6 +220,8 @@ def delete_test_clock(uow: UnitOfWork, clock_id: str) -> Record:
     for customer_id in _customer_ids(uow, clock_id):
         subscription_service.delete_customer(uow, customer_id, from_unix(clock["frozen_time"]))
     _repo(uow).delete(clock_id)
+    # `data.object` is the clock as it was (Stripe's `test_helpers.test_clock.deleted`).
+    _record_clock_event(uow, "test_helpers.test_clock.deleted", clock)
     return clock
 
 

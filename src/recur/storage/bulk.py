@@ -8,8 +8,9 @@ driver gets them in one call: `COPY … FROM STDIN` on PostgreSQL, `executemany`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -34,35 +35,54 @@ def _json_columns(table: Table) -> frozenset[str]:
     return frozenset(column.name for column in table.columns if isinstance(column.type, JSON))
 
 
-def _tuples(table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[tuple]:  # type: ignore[type-arg]
+def _tuples(
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    constants: Sequence[Any] = (),
+) -> list[tuple]:  # type: ignore[type-arg]
+    """Each row's values in `names` order (JSON ones encoded), then `constants`."""
     json_columns = _json_columns(table)
-    encoded = [name in json_columns for name in names]
+    encoded = [position for position, name in enumerate(names) if name in json_columns]
+    # One C-level call takes a row's values in column order (a tuple even for one name).
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+        itemgetter(*names) if len(names) > 1 else lambda row: tuple(row[name] for name in names)
+    )
+    tail = tuple(constants)
+    if not encoded:
+        return [(*take(row), *tail) for row in rows]
     # A value object shared by several rows (one payload for two events) is encoded once.
     texts: dict[int, tuple[Any, str]] = {}
-
-    def encode(value: Any) -> str | None:
-        if value is None:
-            return None
-        hit = texts.get(id(value))
-        if hit is None or hit[0] is not value:
-            hit = texts[id(value)] = (value, json_text(value))
-        return hit[1]
-
-    return [
-        tuple(
-            encode(row[name]) if is_json else row[name]
-            for name, is_json in zip(names, encoded, strict=True)
-        )
-        for row in rows
-    ]
+    dumps = orjson.dumps
+    out = []
+    for row in rows:
+        values = [*take(row), *tail]
+        for position in encoded:
+            value = values[position]
+            if value is None:
+                continue
+            hit = texts.get(id(value))
+            if hit is None or hit[0] is not value:
+                hit = texts[id(value)] = (value, dumps(value).decode())
+            values[position] = hit[1]
+        out.append(tuple(values))
+    return out
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows that all have the same keys, in one driver call."""
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert rows that all have the same keys, in one driver call; `constants` are
+    columns with the same value in every row (a tenant's scope: they win over the row's)."""
     if not rows:
         return
-    names = _checked(table, list(rows[0]))
-    tuples = _tuples(table, names, rows)
+    extra = constants or {}
+    own = _checked(table, [name for name in rows[0] if name not in extra])
+    names = own + _checked(table, list(extra))
+    tuples = _tuples(table, own, rows, list(extra.values()))
     columns = ", ".join(f'"{name}"' for name in names)
     if connection.dialect.name == "postgresql":
         driver: Any = connection.connection.driver_connection

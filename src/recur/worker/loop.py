@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 
 from recur.domain.clock import Clock, to_unix
 from recur.domain.tenancy import Scope
+from recur.services import collection
 from recur.services.advance import (
     advance_subscription,
     claim_due_subscriptions,
     postpone_subscription,
 )
 from recur.services.billing_run import advance_batch
+from recur.services.collection_run import collect_due_invoices
 from recur.services.events import purge_old_events
 from recur.services.invoices import finalize_due_invoices
 from recur.services.maintenance import purge_idempotency_keys
@@ -115,7 +117,8 @@ def advance_due_subscriptions(
     done = 0
     # Wall-clock time only bounds the transaction; billing time is `now`, read once.
     deadline = time.monotonic() + BATCH_SECONDS
-    with uow_factory(None) as uow:
+    # Invoices finalized here are charged by collection (`collect_due_invoices`).
+    with collection.collected_later(), uow_factory(None) as uow:
         claimed = claim_due_subscriptions(uow, now, batch_size or BATCH_SIZE)
         by_scope: dict[Scope, list[str]] = {}
         for row in claimed:
@@ -152,10 +155,17 @@ def purge_events_job(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
         return purge_old_events(uow, clock.now())
 
 
+def finalize_due_drafts(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Finalize the manual drafts whose time came; collection charges them."""
+    with collection.collected_later():
+        return finalize_due_invoices(uow_factory, clock)
+
+
 DEFAULT_JOBS: tuple[Job, ...] = (
     start_due_schedules,
     advance_due_subscriptions,
-    finalize_due_invoices,
+    finalize_due_drafts,
+    collect_due_invoices,
     advance_test_clocks,
     delete_expired_test_clocks,
     fan_out_events,

@@ -80,16 +80,19 @@ def _subscription(status: str) -> dict[str, Any]:
     }
 
 
-def test_a_past_due_subscription_retries_before_it_renews() -> None:
-    actions = due_actions(_subscription("past_due"), [_open_invoice()], SETTINGS)
-    assert actions[0] == Action("retry_payment", T0 + DAY, "in_1")
+def test_a_retry_is_collections_not_the_subscriptions_but_the_windows_end_is() -> None:
+    # The retry (`next_payment_attempt`) is worked by the collection queue
+    # (services/collection_run.py, and a test clock's step loop), not by the subscription's
+    # advance: a past_due subscription's next action is its renewal.
+    state, _ = next_dunning(None, T0, SETTINGS, retry=True)
+    retrying = _open_invoice(dunning=state)
+    actions = due_actions(_subscription("past_due"), [retrying], SETTINGS)
+    assert [a.kind for a in actions] == ["renew"]
+    # Once no retry is left, the end of the retry window is the subscription's action.
+    exhausted = _open_invoice(dunning=state, next_payment_attempt=None)
+    actions = due_actions(_subscription("past_due"), [exhausted], SETTINGS)
+    assert actions[0] == Action("end_dunning", T0 + 7 * DAY, "in_1")
     assert actions[-1].kind == "renew"
-
-
-def test_unpaid_and_ended_subscriptions_are_not_retried() -> None:
-    for status in ("unpaid", "canceled", "incomplete_expired", "paused"):
-        kinds = [a.kind for a in due_actions(_subscription(status), [_open_invoice()], SETTINGS)]
-        assert "retry_payment" not in kinds, status
 
 
 @given(

@@ -18,6 +18,7 @@ MODULES = [
     "payment_intents",
     "charges",
     "refunds",
+    "disputes",
     "billing_settings",
     "prices",
     "products",

@@ -245,7 +245,9 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
     transitions = view["status_transitions"] or {}
     lines = view["lines"]
     public = _LINKS["public_url"]
+    invoice_id = view["id"]
     finalized = view["status"] != "draft"
+    latest_payment = (view.get("payments") or [{}])[-1]
     return {
         "id": view["id"],
         "object": "invoice",
@@ -277,15 +279,15 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "effective_at": transitions.get("finalized_at"),
         "ending_balance": view["ending_balance"],
         "footer": view["footer"],
-        "hosted_invoice_url": hosted_invoice_url(view["id"]) if finalized else None,
-        "invoice_pdf": f"{public}/invoices/{view['id']}/pdf" if finalized else None,
+        "hosted_invoice_url": f"{public}/invoices/{invoice_id}" if finalized else None,
+        "invoice_pdf": f"{public}/invoices/{invoice_id}/pdf" if finalized else None,
         "last_finalization_error": view["last_finalization_error"],
         "lines": {
             "object": "list",
             "data": [line_object(line) for line in lines],
             "has_more": False,
             "total_count": len(lines),
-            "url": f"/v1/invoices/{view['id']}/lines",
+            "url": f"/v1/invoices/{invoice_id}/lines",
         },
         "livemode": view["livemode"],
         "metadata": view["metadata"],
@@ -295,8 +297,8 @@ def invoice_object(view: Mapping[str, Any]) -> Wire:
         "paid_out_of_band": view["paid_out_of_band"],
         # Its payments (current API) and, for older clients, its PaymentIntent and charge.
         "payments": _payments(view),
-        "payment_intent": (view.get("payments") or [{}])[-1].get("id"),
-        "charge": (view.get("payments") or [{}])[-1].get("latest_charge"),
+        "payment_intent": latest_payment.get("id"),
+        "charge": latest_payment.get("latest_charge"),
         "parent": {
             "type": "subscription_details",
             "quote_details": None,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
 from recur.domain.invoicing import invoice_number
 from recur.storage.repositories.base import (
@@ -135,6 +135,66 @@ class DueWork:
             query = query.with_for_update(skip_locked=True)
         return list(self.connection.execute(query).mappings())
 
+    def scopes_with_due_collections(self, now: int, limit: int) -> list[Record]:
+        """Which tenants have invoices due for a payment attempt (not on a test clock), and
+        how many (capped at `limit` each: a count, not a scan of a million rows)."""
+        c = invoices.c
+        due = (
+            select(c.account_id, c.livemode)
+            .where(
+                c.next_payment_attempt.is_not(None),
+                c.next_payment_attempt <= now,
+                c.status == "open",
+                c.test_clock.is_(None),
+            )
+            .order_by(c.next_payment_attempt)
+            .limit(limit * 8)
+            .subquery()
+        )
+        query = select(due.c.account_id, due.c.livemode, func.count().label("due")).group_by(
+            due.c.account_id, due.c.livemode
+        )
+        return list(self.connection.execute(query).mappings())
+
+    def claim_due_collections(
+        self, account_id: str, livemode: bool, now: int, limit: int
+    ) -> list[Record]:
+        """One tenant's open invoices due for a payment attempt, locked for this worker.
+
+        `SKIP LOCKED` on PostgreSQL (workers take disjoint sets); the subscriptions they
+        belong to are locked the same way by `lock_free_subscriptions`.
+        """
+        c = invoices.c
+        query = (
+            select(c.id, c.subscription, c.next_payment_attempt)
+            .where(
+                c.account_id == account_id,
+                c.livemode == livemode,
+                c.next_payment_attempt.is_not(None),
+                c.next_payment_attempt <= now,
+                c.status == "open",
+                c.test_clock.is_(None),
+            )
+            .order_by(c.next_payment_attempt, c.pk)
+            .limit(limit)
+        )
+        if self.uow.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).mappings())
+
+    def lock_free_subscriptions(self, ids: list[str]) -> set[str]:
+        """Lock these subscriptions unless another worker holds them; the ones locked.
+
+        A collection locks an invoice before its subscription, a billing run the other way
+        round: skipping a held subscription (its invoice waits for the next pass) means
+        the two never wait for each other.
+        """
+        if not ids or self.uow.dialect != "postgresql":
+            return set(ids)
+        c = subscriptions.c
+        query = select(c.id).where(c.id.in_(ids)).with_for_update(skip_locked=True)
+        return set(self.connection.execute(query).scalars())
+
     def claim_due_drafts(self, now: int, limit: int) -> list[Record]:
         """Drafts without subscription (manual invoices) due for automatic finalization.
 
@@ -239,6 +299,43 @@ class InvoiceRepository(ObjectRepository):
         return list(
             self.connection.execute(query.order_by(c.automatically_finalizes_at, c.pk)).mappings()
         )
+
+    def earliest_collection_on_clock(self, test_clock: str) -> int | None:
+        """The earliest `next_payment_attempt` among a clock's open invoices."""
+        c = invoices.c
+        query = select(c.next_payment_attempt).where(
+            *self._in_scope(),
+            c.test_clock == test_clock,
+            c.status == "open",
+            c.next_payment_attempt.is_not(None),
+        )
+        return self.connection.execute(query.order_by(c.next_payment_attempt).limit(1)).scalar()
+
+    def collections_on_clock(self, test_clock: str, until: int) -> list[str]:
+        """A clock's open invoices whose next payment attempt is due by `until`."""
+        c = invoices.c
+        query = select(c.id).where(
+            *self._in_scope(),
+            c.test_clock == test_clock,
+            c.status == "open",
+            c.next_payment_attempt.is_not(None),
+            c.next_payment_attempt <= until,
+        )
+        return list(self.connection.execute(query.order_by(c.next_payment_attempt, c.pk)).scalars())
+
+    def earliest_draft_on_clock(self, test_clock: str) -> int | None:
+        """The earliest automatic finalization among a clock's drafts without subscription."""
+        c = invoices.c
+        query = select(c.automatically_finalizes_at).where(
+            *self._in_scope(),
+            c.test_clock == test_clock,
+            c.status == "draft",
+            c.subscription.is_(None),
+            c.automatically_finalizes_at.is_not(None),
+        )
+        return self.connection.execute(
+            query.order_by(c.automatically_finalizes_at).limit(1)
+        ).scalar()
 
     def open_or_draft_of(self, subscription_id: str) -> list[Record]:
         """A subscription's invoices that time can still move (drafts and open ones)."""

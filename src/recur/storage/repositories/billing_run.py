@@ -63,10 +63,28 @@ def as_stored(
 ) -> dict[str, Any]:
     """A new row as a read would return it: the columns it leaves out at their defaults
     (server-side defaults and the surrogate key, unknown before the insert, are None)."""
-    stored = {name: make() for name, make in _defaults(kind)}
+    template, fresh = _template(kind)
+    stored = template.copy()
     stored.update(row)
+    for name, make in fresh:
+        if name not in row:
+            stored[name] = make()
     stored["account_id"], stored["livemode"] = account_id, livemode
     return stored
+
+
+@cache
+def _template(kind: str) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    """Every column at its scalar default (None if it has none), in column order; and the
+    columns whose default must be made fresh for each row (a new list or dict)."""
+    callable_defaults = {column.name for column in TABLES[kind].columns if _is_callable(column)}
+    makers = _defaults(kind)
+    template = {name: None if name in callable_defaults else make() for name, make in makers}
+    return template, tuple((name, make) for name, make in makers if name in callable_defaults)
+
+
+def _is_callable(column: Any) -> bool:
+    return column.default is not None and bool(column.default.is_callable)
 
 
 @cache
@@ -158,6 +176,21 @@ class BillingRunStore:
             lines.sort(key=lambda line: (line["position"], line["pk"]))
         return grouped
 
+    def intents_of(self, invoice_ids: Sequence[str]) -> dict[str, list[Record]]:
+        """The PaymentIntents of each invoice, oldest first."""
+        return self._grouped(payment_intents, "invoice", invoice_ids)
+
+    def invoices_with_pending_attempts(self, invoice_ids: Sequence[str]) -> set[str]:
+        """Which of these invoices have an attempt whose outcome is still unknown."""
+        found: set[str] = set()
+        c = charges.c
+        for chunk in _chunks(sorted(set(invoice_ids))):
+            query = select(c.invoice).where(
+                *self._scoped(charges), c.invoice.in_(chunk), c.status == "pending"
+            )
+            found.update(self.connection.execute(query).scalars())
+        return found
+
     def customers_with_pending_items(self, customer_ids: Sequence[str]) -> set[str]:
         """Customers that have invoice items waiting for their next invoice."""
         c = invoice_items.c
@@ -172,7 +205,7 @@ class BillingRunStore:
     def insert_rows(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert new objects of this tenant in one driver call."""
         scope = {"account_id": self.scope.account_id, "livemode": self.scope.livemode}
-        bulk.insert_rows(self.connection, TABLES[kind], [{**row, **scope} for row in rows])
+        bulk.insert_rows(self.connection, TABLES[kind], rows, scope)
 
     def update_rows(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set columns of existing objects by surrogate key (`pk`); every row sets the same

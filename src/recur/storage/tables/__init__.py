@@ -19,8 +19,9 @@ from recur.storage.tables.credit_notes import (
 )
 from recur.storage.tables.customers import customers
 from recur.storage.tables.discounts import coupons, promotion_codes
+from recur.storage.tables.gateways import disputes, gateway_events
 from recur.storage.tables.payment_methods import payment_methods
-from recur.storage.tables.payments import payment_intents, refunds
+from recur.storage.tables.payments import gateway_rate_limits, payment_intents, refunds
 from recur.storage.tables.schedules import subscription_schedules
 from recur.storage.tables.tax import tax_rates
 from recur.storage.tables.test_clocks import test_clocks
@@ -40,7 +41,10 @@ __all__ = [
     "credit_notes",
     "customer_balance_transactions",
     "customers",
+    "disputes",
     "events",
+    "gateway_events",
+    "gateway_rate_limits",
     "idempotency_keys",
     "invoice_items",
     "invoice_lines",

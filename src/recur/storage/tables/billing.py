@@ -61,6 +61,10 @@ subscriptions = object_table(
     # Recur extension for the ERP case: "start" (default) | "end" (in arrears) | "before".
     Column("invoice_timing", String(8), nullable=False, default="start"),
     Column("invoice_days_before", Integer, nullable=True),
+    # The `proration_behavior` the subscription was created with: a trial that ends before
+    # a later anchor bills the partial period up to it as creation would have (free when
+    # `none`).
+    Column("created_proration_behavior", String(24), nullable=True),
     # Notices already emitted for the current trial/period, so catching up sends each once.
     Column("notices", Json, nullable=False, default=dict),
     Column("test_clock", String(ID_LENGTH), nullable=True),
@@ -145,6 +149,8 @@ invoices = object_table(
     Index("ix_invoices_customer", "account_id", "livemode", "customer"),
     Index("ix_invoices_subscription", "subscription"),
     Index("ix_invoices_finalizes", "automatically_finalizes_at"),
+    # The collection queue: open invoices whose next payment attempt is due.
+    Index("ix_invoices_collection", "next_payment_attempt"),
 )
 
 invoice_lines = object_table(
@@ -216,6 +222,9 @@ charges = object_table(
     Column("gateway", String(16), nullable=True),
     Column("gateway_reference", String(255), nullable=True),
     Column("amount_refunded", BigInteger, nullable=False, default=0),
+    # A dispute was opened on it at the gateway (the `disputes` table holds it).
+    # `false` is a keyword on both backends (SQLite ≥ 3.23), so one migration fits both.
+    Column("disputed", Boolean, nullable=False, server_default=text("false")),
     # Wall-clock time of writing (`created` is billing time): when to reconcile a pending one.
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("account_id", "livemode", "idempotency_key"),

@@ -4,9 +4,20 @@ The invariants money depends on are constraints: a refund's idempotency key is u
 tenant, and (on `charges`) at most one attempt is pending per invoice and per intent.
 """
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 
-from recur.storage.tables.base import ID_LENGTH, Json, object_table
+from recur.storage.tables.base import ID_LENGTH, Json, metadata, object_table
 
 payment_intents = object_table(
     "payment_intents",
@@ -51,4 +62,15 @@ refunds = object_table(
     UniqueConstraint("account_id", "livemode", "idempotency_key"),
     Index("ix_refunds_charge", "charge"),
     Index("ix_refunds_pending", "status", "recorded_at"),
+)
+
+# A token bucket per gateway key (a Stripe account, the simulated gateway): collection
+# takes tokens before it calls the gateway, so every worker process together stays within
+# the gateway's rate. Wall-clock seconds: a rate is about the real world, not test clocks.
+gateway_rate_limits = Table(
+    "gateway_rate_limits",
+    metadata,
+    Column("gateway_key", String(255), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("refilled_at", Float, nullable=False),
 )

@@ -39,6 +39,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_accounts_id")),
     )
     op.create_table(
+        "gateway_rate_limits",
+        sa.Column("gateway_key", sa.String(length=255), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("refilled_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("gateway_key", name=op.f("pk_gateway_rate_limits")),
+    )
+    op.create_table(
         "webhook_fanout",
         sa.Column("pk", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("settled_pk", sa.BigInteger(), nullable=False),
@@ -98,6 +105,7 @@ def upgrade() -> None:
         sa.Column("gateway", sa.String(length=16), nullable=True),
         sa.Column("gateway_reference", sa.String(length=255), nullable=True),
         sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
+        sa.Column("disputed", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
         sa.Column(
             "recorded_at",
             sa.DateTime(timezone=True),
@@ -426,6 +434,11 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column(
+            "gateway_references",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_customers_account_id_accounts")
@@ -446,6 +459,52 @@ def upgrade() -> None:
             "ix_customers_scope_pk", ["account_id", "livemode", "pk"], unique=False
         )
         batch_op.create_index("ix_customers_test_clock", ["test_clock"], unique=False)
+
+    op.create_table(
+        "disputes",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("created", sa.BigInteger(), nullable=False),
+        sa.Column("charge", sa.String(length=64), nullable=False),
+        sa.Column("payment_intent", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("gateway", sa.String(length=16), nullable=False),
+        sa.Column("gateway_reference", sa.String(length=255), nullable=False),
+        sa.Column(
+            "metadata",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_disputes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_disputes")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "gateway",
+            "gateway_reference",
+            name=op.f("uq_disputes_account_id_livemode_gateway_gateway_reference"),
+        ),
+        sa.UniqueConstraint(
+            "account_id", "livemode", "id", name=op.f("uq_disputes_account_id_livemode_id")
+        ),
+    )
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.create_index("ix_disputes_charge", ["charge"], unique=False)
+        batch_op.create_index(
+            "ix_disputes_scope_pk", ["account_id", "livemode", "pk"], unique=False
+        )
 
     op.create_table(
         "events",
@@ -486,6 +545,37 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_events_scope_type", ["account_id", "livemode", "type"], unique=False
         )
+
+    op.create_table(
+        "gateway_events",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("gateway", sa.String(length=16), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=80), nullable=False),
+        sa.Column("object_reference", sa.String(length=255), nullable=True),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("received", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_gateway_events_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_gateway_events")),
+        sa.UniqueConstraint(
+            "account_id",
+            "livemode",
+            "gateway",
+            "event_id",
+            name=op.f("uq_gateway_events_account_id_livemode_gateway_event_id"),
+        ),
+    )
+    with op.batch_alter_table("gateway_events", schema=None) as batch_op:
+        batch_op.create_index("ix_gateway_events_outcome", ["outcome", "received"], unique=False)
 
     op.create_table(
         "idempotency_keys",
@@ -743,6 +833,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index("ix_invoices_collection", ["next_payment_attempt"], unique=False)
         batch_op.create_index(
             "ix_invoices_customer", ["account_id", "livemode", "customer"], unique=False
         )
@@ -845,6 +936,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("gateway", sa.String(length=16), nullable=True),
+        sa.Column("gateway_reference", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_payment_methods_account_id_accounts")
         ),
@@ -1259,6 +1352,7 @@ def upgrade() -> None:
         ),
         sa.Column("invoice_timing", sa.String(length=8), nullable=False),
         sa.Column("invoice_days_before", sa.Integer(), nullable=True),
+        sa.Column("created_proration_behavior", sa.String(length=24), nullable=True),
         sa.Column(
             "notices",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -1591,6 +1685,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_invoices_scope_pk")
         batch_op.drop_index("ix_invoices_finalizes")
         batch_op.drop_index("ix_invoices_customer")
+        batch_op.drop_index("ix_invoices_collection")
 
     op.drop_table("invoices")
     with op.batch_alter_table("invoice_lines", schema=None) as batch_op:
@@ -1604,12 +1699,21 @@ def downgrade() -> None:
 
     op.drop_table("invoice_items")
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("gateway_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_gateway_events_outcome")
+
+    op.drop_table("gateway_events")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_scope_type")
         batch_op.drop_index("ix_events_scope_pk")
         batch_op.drop_index("ix_events_recorded_at")
 
     op.drop_table("events")
+    with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.drop_index("ix_disputes_scope_pk")
+        batch_op.drop_index("ix_disputes_charge")
+
+    op.drop_table("disputes")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_test_clock")
         batch_op.drop_index("ix_customers_scope_pk")
@@ -1660,4 +1764,5 @@ def downgrade() -> None:
     op.drop_table("charges")
     op.drop_table("api_keys")
     op.drop_table("webhook_fanout")
+    op.drop_table("gateway_rate_limits")
     op.drop_table("accounts")
