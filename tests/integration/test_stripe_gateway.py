@@ -337,16 +337,25 @@ def test_a_success_reported_by_webhook_is_applied_once(
     assert len(_intents_at_stripe(dashboard, f"{invoice.id}:attempt:1")) == 1
 
 
+def _first_invoice_paid_at_stripe(
+    on_stripe: stripe.StripeClient, dashboard: stripe.StripeClient
+) -> tuple[stripe.Customer, stripe.Invoice, dict[str, Any]]:
+    """A new customer's subscription, its first invoice, and the PaymentIntent at Stripe
+    that paid it."""
+    customer = _customer(on_stripe)
+    sub = _subscribe(on_stripe, customer.id)
+    invoice = on_stripe.v1.invoices.retrieve(str(sub.latest_invoice))
+    (intent,) = _intents_at_stripe(dashboard, f"{invoice.id}:attempt:1")
+    return customer, invoice, intent
+
+
 def test_a_failure_reported_after_the_invoice_was_paid_changes_nothing(
     on_stripe: stripe.StripeClient,
     dashboard: stripe.StripeClient,
     server: LiveServer,
     account: AccountKeys,
 ) -> None:
-    customer = _customer(on_stripe)
-    sub = _subscribe(on_stripe, customer.id)
-    invoice = on_stripe.v1.invoices.retrieve(str(sub.latest_invoice))
-    (intent,) = _intents_at_stripe(dashboard, f"{invoice.id}:attempt:1")
+    customer, invoice, intent = _first_invoice_paid_at_stripe(on_stripe, dashboard)
     failed = {
         **intent,
         "status": "requires_payment_method",
@@ -368,10 +377,7 @@ def test_a_refund_made_in_stripe_is_recorded_once(
     server: LiveServer,
     account: AccountKeys,
 ) -> None:
-    customer = _customer(on_stripe)
-    sub = _subscribe(on_stripe, customer.id)
-    invoice = on_stripe.v1.invoices.retrieve(str(sub.latest_invoice))
-    (intent,) = _intents_at_stripe(dashboard, f"{invoice.id}:attempt:1")
+    customer, _invoice, intent = _first_invoice_paid_at_stripe(on_stripe, dashboard)
     dashboard.v1.refunds.create(params={"payment_intent": intent["id"], "amount": 300})
     latest = dashboard.v1.payment_intents.retrieve(intent["id"]).to_dict()["latest_charge"]
     stripe_charge = dashboard.v1.charges.retrieve(
@@ -395,10 +401,7 @@ def test_a_dispute_is_recorded_and_announced(
     server: LiveServer,
     account: AccountKeys,
 ) -> None:
-    customer = _customer(on_stripe)
-    sub = _subscribe(on_stripe, customer.id)
-    invoice = on_stripe.v1.invoices.retrieve(str(sub.latest_invoice))
-    (intent,) = _intents_at_stripe(dashboard, f"{invoice.id}:attempt:1")
+    customer, invoice, intent = _first_invoice_paid_at_stripe(on_stripe, dashboard)
     # localstripe has no disputes: the event carries what Stripe's does.
     dispute = {
         "id": "dp_1RecurLocalTest",
