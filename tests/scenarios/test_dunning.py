@@ -333,3 +333,24 @@ def test_a_one_off_invoice_is_retried_on_the_schedule_until_no_retry_is_left(
     assert client.v1.invoices.retrieve(draft.id).attempt_count == 5
     assert shop.events("invoice.payment_failed").count("invoice.payment_failed") == 5
     assert money_violations(container.uow_factory, gateway(container), account.account) == []
+
+
+def test_canceling_a_past_due_subscription_stops_the_retries_of_its_invoices(
+    client: stripe.StripeClient, container: bootstrap.Container, account: AccountKeys
+) -> None:
+    # Stripe: "upon subscription cancellation, Stripe will stop automatic collection of
+    # all finalized invoices" (auto_advance=false): no attempt after the customer left.
+    shop = open_shop(client, START)
+    sub, renewal = failing_renewal(shop)
+    assert renewal.next_payment_attempt == at(FIRST_FAILURE + DAY)
+    client.v1.subscriptions.cancel(sub.id)
+    shop.advance(FIRST_FAILURE + 8 * DAY)
+    invoice = client.v1.invoices.retrieve(renewal.id)
+    assert invoice.status == "open" and invoice.attempt_count == 1
+    assert invoice.auto_advance is False and invoice.next_payment_attempt is None
+    assert shop.events("invoice.payment_failed") == ["invoice.payment_failed"]
+    # The customer can still pay it.
+    visa = card(shop, "pm_card_visa")
+    paid = client.v1.invoices.pay(renewal.id, params={"payment_method": visa})
+    assert paid.status == "paid"
+    assert money_violations(container.uow_factory, gateway(container), account.account) == []

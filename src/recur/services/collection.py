@@ -359,11 +359,47 @@ def collect_invoice(uow: UnitOfWork, invoice_id: str, at: datetime) -> Collected
     if invoice["status"] != "open" or invoice["collection_method"] != "charge_automatically":
         _invoices(uow).update(invoice_id, {"next_payment_attempt": None})
         return None
+    held = _held_by_subscription(uow, invoice, at)
+    if held is not None:
+        _invoices(uow).update(invoice_id, held)
+        return None
     collected = attempt_invoice_payment(uow, invoice, at)
     if collected.status == "not_attempted":
         # Paid out of band now, or an attempt pending: no retry until that changes.
         _invoices(uow).update(invoice_id, {"next_payment_attempt": None})
     return collected
+
+
+# A paused subscription's queued attempt is looked at again this much later.
+PAUSED_RECHECK = 86400
+
+
+def _held_by_subscription(uow: UnitOfWork, invoice: Record, at: datetime) -> dict[str, Any] | None:
+    """What to do instead of an attempt the invoice's subscription rules out (None: go on).
+
+    - Ended (canceled, incomplete_expired): Stripe stops automatic collection of the
+      invoices finalized before the cancellation (`auto_advance=false`); the ones the
+      cancellation itself finalized (a final invoice) are collected.
+    - `unpaid`: its invoices are not attempted.
+    - `paused`: no attempt while paused; looked at again a day later.
+    """
+    if not invoice["subscription"]:
+        return None
+    subscription = uow.repository(SubscriptionRepository).find(invoice["subscription"])
+    if subscription is None:
+        return None
+    status = subscription["status"]
+    if status in ("canceled", "incomplete_expired"):
+        finalized = (invoice["status_transitions"] or {}).get("finalized_at")
+        ended = subscription["ended_at"]
+        if finalized is None or ended is None or int(finalized) < int(ended):
+            return {"auto_advance": False, "next_payment_attempt": None}
+        return None
+    if status == "unpaid":
+        return {"next_payment_attempt": None}
+    if status == "paused":
+        return {"next_payment_attempt": to_unix(at) + PAUSED_RECHECK}
+    return None
 
 
 def end_dunning(uow: UnitOfWork, invoice_id: str, at: datetime) -> Record:
